@@ -1,0 +1,57 @@
+"""All settings in one object, read from `PIXSEEK_*` environment variables (and CLI flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_db_path() -> Path:
+    return Path(user_data_dir("pixseek", appauthor=False)) / "db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIXSEEK_", extra="ignore")
+
+    # Store
+    db: Path = Field(default_factory=default_db_path, description="embedded store folder")
+    store: Literal["lancedb", "opensearch"] = "lancedb"
+    opensearch_url: str = "http://127.0.0.1:9200"
+    opensearch_index: str = "pixseek"
+    opensearch_user: str | None = None
+    opensearch_password: str | None = None
+    opensearch_verify_certs: bool = True
+    opensearch_ca_certs: str | None = None
+    ann_threshold: int = Field(default=50_000, ge=1, description="rows before an ANN index is built")
+
+    # Models
+    models: str = Field(default="starter", description="'starter' or a model-pack directory")
+    inference: Literal["local", "triton"] = "local"
+    triton_url: str = "127.0.0.1:8001"
+    onnx_providers: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'")
+    cache_dir: Path | None = Field(default=None, description="model caches (default: under db)")
+
+    # Ingest and decode limits
+    max_image_pixels: int = Field(default=64_000_000, ge=1)
+    batch_size: int = Field(default=16, ge=1, le=1024)
+    max_objects_per_image: int = Field(default=50, ge=0)
+    min_detection_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
+
+    # Search
+    text_cache_size: int = Field(default=1024, ge=0)
+    max_k: int = Field(default=1000, ge=1)
+    max_query_chars: int = Field(default=1000, ge=1)
+
+    # API
+    api_key: str | None = None
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
+    cors_origins: str = ""
+    max_pending_ingests: int = Field(default=16, ge=1)
+    log_json: bool = False
+
+    def resolved_cache_dir(self) -> Path:
+        return self.cache_dir if self.cache_dir is not None else self.db / "cache"
