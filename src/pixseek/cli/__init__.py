@@ -1,0 +1,1 @@
+"""The `pixseek` command line."""
