@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,7 +33,10 @@ class Settings(BaseSettings):
     inference: Literal["local", "triton"] = "local"
     triton_url: str = "127.0.0.1:8001"
     onnx_providers: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'")
-    cache_dir: Path | None = Field(default=None, description="model caches (default: under db)")
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("pixseek", appauthor=False)),
+        description="derived model data, e.g. the starter pack's class-name embeddings",
+    )
 
     # Ingest and decode limits
     max_image_pixels: int = Field(default=64_000_000, ge=1)
@@ -54,4 +57,4 @@ class Settings(BaseSettings):
     log_json: bool = False
 
     def resolved_cache_dir(self) -> Path:
-        return self.cache_dir if self.cache_dir is not None else self.db / "cache"
+        return self.cache_dir

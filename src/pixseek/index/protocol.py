@@ -124,9 +124,7 @@ class Store(Protocol):
 
     def count(self) -> int: ...
 
-    def search_images(
-        self, vector: Vector, k: int, flt: ImageFilter = ImageFilter()
-    ) -> list[ImageHit]: ...
+    def search_images(self, vector: Vector, k: int, flt: ImageFilter = ImageFilter()) -> list[ImageHit]: ...
 
     def search_objects(
         self, vector: Vector, k: int, flt: ObjectFilter = ObjectFilter()

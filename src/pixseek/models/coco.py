@@ -20,8 +20,7 @@ _TF_UNUSED_IDS = frozenset({12, 26, 29, 30, 45, 66, 68, 69, 71, 83})
 
 # TF id -> contiguous COCO index 0..79.
 TF_ID_TO_INDEX: dict[int, int] = {
-    tf_id: index
-    for index, tf_id in enumerate(i for i in range(1, 91) if i not in _TF_UNUSED_IDS)
+    tf_id: index for index, tf_id in enumerate(i for i in range(1, 91) if i not in _TF_UNUSED_IDS)
 }
 
 

@@ -1,0 +1,261 @@
+"""Commands over the local library: index, search, similar, objects, info, delete, optimize, demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pixseek.cli import output
+from pixseek.cli.common import add_common_options, fail, print_json, settings_from_args
+from pixseek.engine import Engine
+from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter
+from pixseek.ingest.decode import ImageDecodeError
+from pixseek.ingest.folder import FolderReport, find_images, index_paths
+from pixseek.ingest.media import is_image_id
+from pixseek.samples import sample_images
+from pixseek.search.service import Page, UnknownImageError
+
+DEMO_QUERIES = ("a cat", "a cup of coffee", "a rocket", "a motorcycle", "a bus")
+DEMO_OBJECT_QUERY = "a person"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    add = _adder(subparsers)
+    p = add("index", cmd_index, "index the images of a folder (recursively)")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--tags", type=_csv, default=(), help="comma-separated tags for every image")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+    p = add("search", cmd_search, "find images by text (with filters: hybrid search)")
+    p.add_argument("text")
+    _add_page_options(p)
+    _add_filter_options(p)
+    p.add_argument("--all-classes", action="store_true", help="require every class, not any")
+
+    p = add("similar", cmd_similar, "find images like an image file or a stored image id")
+    p.add_argument("image", help="an image file or a stored image id")
+    _add_page_options(p)
+    _add_filter_options(p)
+
+    p = add("objects", cmd_objects, "find detected objects by text; prints their boxes")
+    p.add_argument("text")
+    _add_page_options(p)
+    _add_filter_options(p)
+
+    add("info", cmd_info, "show the store and the model pack")
+    p = add("delete", cmd_delete, "delete a stored image and its objects")
+    p.add_argument("image_id")
+    add("optimize", cmd_optimize, "build or refresh the ANN indexes")
+    p = add("demo", cmd_demo, "index sample photos shipped in installed packages and search them")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _adder(subparsers: argparse._SubParsersAction) -> Callable[..., argparse.ArgumentParser]:
+    def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_common_options(parser)
+        parser.set_defaults(func=lambda args: _run(func, args))
+        return parser
+
+    return add
+
+
+def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Turn the errors a user can cause into a message and a non-zero exit code."""
+    try:
+        return func(args)
+    except ModelMismatchError as exc:
+        return fail(str(exc))
+    except (ValueError, FileNotFoundError, ImageDecodeError) as exc:
+        return fail(str(exc))
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _date(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r} (e.g. 2024-05-31)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _add_page_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-k", "--k", type=int, default=10, help="results per page (default 10)")
+    parser.add_argument("--offset", type=int, default=0)
+    parser.add_argument("--min-score", type=float, default=-1.0)
+    parser.add_argument("--sort", choices=("score", "date"), default="score")
+
+
+def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--classes", type=_csv, default=(), help="COCO classes, comma-separated")
+    parser.add_argument("--min-confidence", type=float, default=0.0)
+    parser.add_argument("--date-from", type=_date)
+    parser.add_argument("--date-to", type=_date)
+    parser.add_argument("--tags", type=_csv, default=(), help="any of these tags")
+
+
+def _page(args: argparse.Namespace) -> Page:
+    return Page(k=args.k, offset=args.offset, min_score=args.min_score, sort=args.sort)
+
+
+def _image_filter(args: argparse.Namespace) -> ImageFilter:
+    mode = "all" if getattr(args, "all_classes", False) else "any"
+    return ImageFilter(args.classes, mode, args.min_confidence, args.date_from, args.date_to, args.tags)
+
+
+def _open(args: argparse.Namespace) -> Engine:
+    return Engine.open(settings_from_args(args))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    paths = find_images(args.folder)
+    engine = _open(args)
+    try:
+        batch = args.batch_size or engine.settings.batch_size
+        report = index_paths(engine.ingestor, paths, args.tags, batch, progress=not args.no_progress)
+    finally:
+        engine.close()
+    _print_report(report, args.json)
+    return 0
+
+
+def _print_report(report: FolderReport, as_json: bool) -> None:
+    if as_json:
+        rejected = [{"path": path, "reason": reason} for path, reason in report.rejected]
+        print_json({"indexed": report.indexed, "existing": report.existing, "rejected": rejected})
+        return
+    print(f"indexed {report.indexed}, already stored {report.existing}, rejected {len(report.rejected)}")
+    for path, reason in report.rejected:
+        print(f"  skipped {path}: {reason}", file=sys.stderr)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = _open(args)
+    try:
+        hits = engine.search.text(args.text, _page(args), _image_filter(args))
+    finally:
+        engine.close()
+    print_json([output.image_hit_dict(h) for h in hits]) if args.json else print(
+        output.image_hits_table(hits)
+    )
+    return 0
+
+
+def _emit_image_hits(hits: list[ImageHit], as_json: bool) -> None:
+    if as_json:
+        print_json([output.image_hit_dict(h) for h in hits])
+    else:
+        print(output.image_hits_table(hits))
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    engine = _open(args)
+    try:
+        if Path(args.image).is_file():
+            hits = engine.search.image(Path(args.image).read_bytes(), _page(args), _image_filter(args))
+        elif is_image_id(args.image):
+            hits = engine.search.similar(args.image, _page(args), _image_filter(args))
+        else:
+            return fail(f"{args.image!r} is neither an image file nor a stored image id")
+    except UnknownImageError:
+        return fail(f"no stored image has id {args.image}", code=1)
+    finally:
+        engine.close()
+    print_json([output.image_hit_dict(h) for h in hits]) if args.json else print(
+        output.image_hits_table(hits)
+    )
+    return 0
+
+
+def cmd_objects(args: argparse.Namespace) -> int:
+    flt = ObjectFilter(args.classes, args.min_confidence, args.date_from, args.date_to, args.tags)
+    engine = _open(args)
+    try:
+        hits = engine.search.objects(args.text, _page(args), flt)
+    finally:
+        engine.close()
+    print_json([output.object_hit_dict(h) for h in hits]) if args.json else print(
+        output.object_hits_table(hits)
+    )
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    engine = _open(args)
+    try:
+        info, pack = engine.store.info(), engine.pack.info
+    finally:
+        engine.close()
+    payload = {
+        "store": {"backend": info.backend, "location": info.location, "images": info.images,
+                  "objects": info.objects, "indexed": info.indexed},
+        "pack": {"model_id": pack.model_id, "dim": pack.dim, "detector": pack.detector_id,
+                 "embedder": pack.embedder_id, "licence": pack.licence},
+    }  # fmt: skip
+    if args.json:
+        print_json(payload)
+    else:
+        for section, values in payload.items():
+            print(f"{section}:")
+            for key, value in values.items():
+                print(f"  {key}: {value}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    if not is_image_id(args.image_id):
+        return fail(f"not an image id: {args.image_id!r} (64 hex digits)")
+    engine = _open(args)
+    try:
+        deleted = engine.delete_image(args.image_id)
+    finally:
+        engine.close()
+    if not deleted:
+        return fail(f"no stored image has id {args.image_id}", code=1)
+    print_json({"deleted": args.image_id}) if args.json else print(f"deleted {args.image_id}")
+    return 0
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    engine = _open(args)
+    try:
+        engine.store.optimize()
+        info = engine.store.info()
+    finally:
+        engine.close()
+    print_json({"images": info.images, "indexed": info.indexed}) if args.json else print(
+        f"optimized: {info.images} images, ANN index {'on' if info.indexed else 'off (exact search)'}"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    paths = sample_images()
+    if not paths:
+        return fail("no sample photos found: install scikit-image (see README set-up)")
+    engine = _open(args)
+    try:
+        report = index_paths(engine.ingestor, paths, ("demo",), progress=not args.no_progress)
+        searches = {q: engine.search.text(q, Page(k=3), ImageFilter(tags=("demo",))) for q in DEMO_QUERIES}
+        objects = engine.search.objects(DEMO_OBJECT_QUERY, Page(k=5), ObjectFilter(tags=("demo",)))
+    finally:
+        engine.close()
+    if args.json:
+        print_json({
+            "indexed": report.indexed, "existing": report.existing,
+            "searches": {q: [output.image_hit_dict(h) for h in hits] for q, hits in searches.items()},
+            "objects": {DEMO_OBJECT_QUERY: [output.object_hit_dict(h) for h in objects]},
+        })  # fmt: skip
+        return 0
+    print(f"indexed {report.indexed} sample photos ({report.existing} already stored)\n")
+    for query, hits in searches.items():
+        print(f'search "{query}":\n{output.image_hits_table(hits)}\n')
+    print(f'objects "{DEMO_OBJECT_QUERY}":\n{output.object_hits_table(objects)}')
+    return 0

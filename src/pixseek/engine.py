@@ -1,0 +1,53 @@
+"""The composition root: one object holding the pack, store, ingestor and search for a Settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pixseek.config import Settings
+from pixseek.index.factory import open_store
+from pixseek.index.protocol import Store
+from pixseek.ingest.media import MediaStore
+from pixseek.ingest.pipeline import Ingestor
+from pixseek.models.loader import load_pack
+from pixseek.models.protocols import ModelPack
+from pixseek.search.cache import TextEmbeddingCache
+from pixseek.search.service import SearchService
+
+
+class Engine:
+    def __init__(self, settings: Settings, pack: ModelPack, store: Store) -> None:
+        self.settings = settings
+        self.pack = pack
+        self.store = store
+        self.media = MediaStore(settings.db / "media")
+        self.ingestor = Ingestor(pack, store, self.media, settings.max_image_pixels)
+        self.cache = TextEmbeddingCache(settings.text_cache_size)
+        self.search = SearchService(
+            pack,
+            store,
+            self.cache,
+            settings.max_image_pixels,
+            max_query_chars=settings.max_query_chars,
+            date_pool=settings.max_k,
+        )
+
+    @classmethod
+    def open(cls, settings: Settings, pack: ModelPack | None = None) -> Engine:
+        """Load the models (unless given) and open the store; a pack mismatch raises here."""
+        settings.db.mkdir(parents=True, exist_ok=True)
+        pack = pack or load_pack(settings)
+        return cls(settings, pack, open_store(settings, pack.info))
+
+    def delete_image(self, image_id: str) -> bool:
+        """Remove an image, its objects and the store's own copy of its file."""
+        record = self.store.get(image_id)
+        if record is None:
+            return False
+        deleted = self.store.delete(image_id)
+        self.media.remove(Path(record.path))
+        return deleted
+
+    def close(self) -> None:
+        self.ingestor.close()
+        self.store.close()

@@ -1,0 +1,29 @@
+"""Open the store that the settings name, for the loaded model pack."""
+
+from __future__ import annotations
+
+from pixseek.config import Settings
+from pixseek.index.protocol import Store
+from pixseek.models.protocols import PackInfo
+
+
+def open_store(settings: Settings, pack: PackInfo) -> Store:
+    if settings.store == "opensearch":
+        from pixseek.index.opensearch_store import OpenSearchStore
+
+        auth = (
+            (settings.opensearch_user, settings.opensearch_password or "")
+            if settings.opensearch_user
+            else None
+        )
+        return OpenSearchStore(
+            settings.opensearch_url,
+            settings.opensearch_index,
+            pack,
+            http_auth=auth,
+            verify_certs=settings.opensearch_verify_certs,
+            ca_certs=settings.opensearch_ca_certs,
+        )
+    from pixseek.index.lance_store import LanceStore
+
+    return LanceStore(settings.db / "lance", pack, ann_threshold=settings.ann_threshold)

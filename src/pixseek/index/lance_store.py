@@ -1,0 +1,232 @@
+"""The embedded store (default backend): two LanceDB tables, images and their objects, in one folder."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from lancedb.query import ColumnOrdering
+from lancedb.table import Table
+
+from pixseek.index.lance_ann import IndexPolicy, vector_index_name
+from pixseek.index.lance_filters import image_filter_sql, object_filter_sql, sql_string, sql_string_list
+from pixseek.index.lance_meta import StoreMeta, read_meta, write_meta
+from pixseek.index.lance_schema import (
+    IMAGES_TABLE,
+    OBJECTS_TABLE,
+    RECORD_COLUMNS,
+    VECTOR_COLUMN,
+    ClassColumns,
+    image_row,
+    images_schema,
+    object_rows,
+    objects_schema,
+    records_from_arrow,
+)
+from pixseek.index.protocol import (
+    ImageFilter,
+    ImageHit,
+    ImageRecord,
+    ObjectFilter,
+    ObjectHit,
+    ObjectRecord,
+    StoreInfo,
+    Vector,
+)
+from pixseek.models.protocols import PackInfo
+
+# Another process (a CLI ingest beside the API server) may write; look for its commits this often.
+READ_CONSISTENCY = timedelta(seconds=1)
+# Ids per `IN (...)` list, to bound the SQL text of one statement.
+IDS_PER_STATEMENT = 2_000
+IMAGE_SCALAR_INDEXES = {"id": "BTREE", "tags": "LABEL_LIST"}
+OBJECT_SCALAR_INDEXES = {"image_id": "BTREE", "class_name": "BTREE", "tags": "LABEL_LIST"}
+NEWEST_CAPTURE_FIRST = [
+    ColumnOrdering(column_name="captured_at", ascending=False, nulls_first=False),
+    ColumnOrdering(column_name="ingested_at", ascending=False),
+    ColumnOrdering(column_name="id"),
+]
+
+
+def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
+    return [ids[i : i + IDS_PER_STATEMENT] for i in range(0, len(ids), IDS_PER_STATEMENT)]
+
+
+class LanceStore:
+    """Images (one row each, with per-class confidence columns for filtering) and their objects.
+
+    The image row is the commit marker: objects are written before it and deleted after it, so a crash
+    leaves at worst objects without an image, which opening the store removes.
+    """
+
+    backend = "lancedb"
+
+    def __init__(self, path: Path, pack: PackInfo, ann_threshold: int = 50_000) -> None:
+        self._path = Path(path)
+        self._pack = pack
+        self._classes = ClassColumns(pack.class_names)
+        self._indexes = IndexPolicy(ann_threshold)
+        self._write_lock = threading.RLock()
+        meta = read_meta(self._path)
+        if meta is None:
+            write_meta(self._path, StoreMeta.for_pack(pack))
+        else:
+            meta.check_compatible(pack)
+        self._db = lancedb.connect(self._path, read_consistency_interval=READ_CONSISTENCY)
+        self._images_schema = images_schema(self._classes, pack.dim)
+        self._objects_schema = objects_schema(pack.dim)
+        self._images = self._db.create_table(IMAGES_TABLE, schema=self._images_schema, exist_ok=True)
+        self._objects = self._db.create_table(OBJECTS_TABLE, schema=self._objects_schema, exist_ok=True)
+        self._delete_orphan_objects()
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def upsert(self, images: Sequence[tuple[ImageRecord, Sequence[ObjectRecord]]]) -> None:
+        latest = {record.id: (record, objects) for record, objects in images}  # a repeated id: last wins
+        if not latest:
+            return
+        # Build every row before writing, so invalid input writes nothing.
+        image_table = pa.Table.from_pylist(
+            [image_row(record, self._classes, self._pack.dim) for record, _ in latest.values()],
+            schema=self._images_schema,
+        )
+        object_table = pa.Table.from_pylist(
+            [row for rec, objs in latest.values() for row in object_rows(rec, objs, self._pack.dim)],
+            schema=self._objects_schema,
+        )
+        with self._write_lock:
+            self._delete_images(sorted(self.existing_ids(list(latest))))
+            if object_table.num_rows:
+                self._objects.add(object_table)
+            self._images.add(image_table)
+            self._maintain_indexes(force=False)
+
+    def add_arrow(self, images: pa.Table, objects: pa.Table | None = None) -> None:
+        """Bulk-load rows already in the tables' schemas (new ids only; for benchmarks and migrations)."""
+        with self._write_lock:
+            if objects is not None and objects.num_rows:
+                self._objects.add(objects.cast(self._objects_schema))
+            self._images.add(images.cast(self._images_schema))
+            self._maintain_indexes(force=False)
+
+    def delete(self, image_id: str) -> bool:
+        with self._write_lock:
+            if not self.existing_ids([image_id]):
+                return False
+            self._delete_images([image_id])
+            return True
+
+    def _delete_images(self, image_ids: Sequence[str]) -> None:
+        # Image rows first: once they are gone the images are absent, whatever happens to their objects.
+        for chunk in _chunks(image_ids):
+            self._images.delete(f"id IN ({sql_string_list(chunk)})")
+        for chunk in _chunks(image_ids):
+            self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
+
+    def _delete_orphan_objects(self) -> None:
+        """Remove objects left without their image by a crash between the two tables' writes."""
+        with self._write_lock:
+            object_image_ids = pc.unique(self._column(self._objects, "image_id")).to_pylist()
+            if not object_image_ids:
+                return
+            stored = set(self._column(self._images, "id").to_pylist())
+            for chunk in _chunks([i for i in object_image_ids if i not in stored]):
+                self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
+
+    def optimize(self) -> None:
+        with self._write_lock:
+            self._maintain_indexes(force=True)
+
+    def _maintain_indexes(self, *, force: bool) -> None:
+        self._indexes.maintain(self._images, IMAGE_SCALAR_INDEXES, force=force)
+        self._indexes.maintain(self._objects, OBJECT_SCALAR_INDEXES, force=force)
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        rows = (
+            self._images.search()
+            .where(f"id = {sql_string(image_id)}")
+            .select([*RECORD_COLUMNS, VECTOR_COLUMN])
+            .limit(1)
+            .to_arrow()
+        )
+        records = records_from_arrow(rows)
+        return records[0] if records else None
+
+    def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(list(dict.fromkeys(image_ids))):
+            query = self._images.search().where(f"id IN ({sql_string_list(chunk)})").select(["id"])
+            found.update(query.limit(len(chunk)).to_arrow()["id"].to_pylist())
+        return found
+
+    def count(self) -> int:
+        return self._images.count_rows()
+
+    def search_images(self, vector: Vector, k: int, flt: ImageFilter = ImageFilter()) -> list[ImageHit]:
+        where = image_filter_sql(flt, self._classes)
+        if k <= 0:
+            return []
+        rows = self._indexes.vector_query(self._images, vector, k, where, RECORD_COLUMNS)
+        records = records_from_arrow(rows)
+        distances = rows["_distance"].to_pylist()
+        return [ImageHit(record, 1.0 - d) for record, d in zip(records, distances, strict=True)]
+
+    def search_objects(self, vector: Vector, k: int, flt: ObjectFilter = ObjectFilter()) -> list[ObjectHit]:
+        where = object_filter_sql(flt, self._classes)
+        if k <= 0:
+            return []
+        rows = self._indexes.vector_query(self._objects, vector, k, where, ("image_id", "idx")).to_pylist()
+        image_ids = list(dict.fromkeys(row["image_id"] for row in rows))
+        records = {r.id: r for r in self._records_where(f"id IN ({sql_string_list(image_ids)})")}
+        # An object whose image row is missing belongs to an upsert not committed yet: not a hit.
+        return [
+            ObjectHit(records[row["image_id"]], row["idx"], records[row["image_id"]].detections[row["idx"]],
+                      1.0 - row["_distance"])
+            for row in rows
+            if row["image_id"] in records
+        ]
+
+    def list_images(self, k: int, offset: int = 0, flt: ImageFilter = ImageFilter()) -> list[ImageRecord]:
+        where = image_filter_sql(flt, self._classes)
+        if k <= 0:
+            return []
+        query = self._images.search().select(list(RECORD_COLUMNS)).order_by(NEWEST_CAPTURE_FIRST)
+        if where is not None:
+            query = query.where(where)
+        return records_from_arrow(query.offset(offset).limit(k).to_arrow())
+
+    def _records_where(self, where: str) -> list[ImageRecord]:
+        return records_from_arrow(
+            self._images.search().where(where).select(list(RECORD_COLUMNS)).limit(None).to_arrow()
+        )
+
+    @staticmethod
+    def _column(table: Table, column: str) -> pa.ChunkedArray:
+        return table.search().select([column]).limit(None).to_arrow()[column]
+
+    def info(self) -> StoreInfo:
+        return StoreInfo(
+            backend=self.backend,
+            location=str(self._path),
+            model_id=self._pack.model_id,
+            dim=self._pack.dim,
+            images=self._images.count_rows(),
+            objects=self._objects.count_rows(),
+            indexed=vector_index_name(self._images) is not None,
+            extra={"objects_indexed": vector_index_name(self._objects) is not None},
+        )
+
+    def close(self) -> None:
+        """Nothing to flush: every write is committed when it returns."""
+
+
+def _unit(vector: Vector) -> Vector:
+    return np.asarray(vector, dtype=np.float32)

@@ -1,0 +1,107 @@
+"""Index a folder tree: find images, ingest them in batches with a progress bar, resume for free.
+
+Resuming needs no journal: ids are content hashes and each batch is written whole, so a re-run
+skips every image a killed run already stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from pixseek.ingest.decode import IMAGE_EXTENSIONS
+from pixseek.ingest.pipeline import (
+    IngestItem,
+    Ingestor,
+    IngestResult,
+    PreparedImage,
+    ready_images,
+)
+
+
+@dataclass
+class FolderReport:
+    indexed: int = 0
+    existing: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    def add(self, path: Path, result: IngestResult) -> None:
+        if result.status == "indexed":
+            self.indexed += 1
+        elif result.status == "exists":
+            self.existing += 1
+        else:
+            self.rejected.append((str(path), result.reason or "rejected"))
+
+
+def find_images(root: Path) -> list[Path]:
+    """Image files under `root` (recursively, by extension), in a stable order."""
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise FileNotFoundError(f"no such folder: {root}")
+    found = [
+        Path(folder) / name
+        for folder, _dirs, names in os.walk(root)
+        for name in names
+        if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".")
+    ]
+    return sorted(found)
+
+
+def batched(paths: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
+    for start in range(0, len(paths), size):
+        yield paths[start : start + size]
+
+
+def prepare_paths(
+    ingestor: Ingestor, paths: Sequence[Path], tags: Sequence[str]
+) -> list[PreparedImage | IngestResult]:
+    """Read and prepare files; one that cannot be read is rejected, the others go on."""
+    items: list[IngestItem] = []
+    unreadable: dict[int, IngestResult] = {}
+    for position, path in enumerate(paths):
+        try:
+            items.append(IngestItem(path.read_bytes(), path.name, path.resolve(), tuple(tags)))
+        except OSError as exc:
+            reason = f"cannot read file: {exc.strerror or exc}"
+            unreadable[position] = IngestResult(path.name, "rejected", reason=reason)
+    slots = iter(ingestor.prepare(items))
+    return [unreadable.get(position) or next(slots) for position in range(len(paths))]
+
+
+def index_paths(
+    ingestor: Ingestor,
+    paths: Sequence[Path],
+    tags: Sequence[str] = (),
+    batch_size: int = 16,
+    progress: bool = True,
+) -> FolderReport:
+    """Ingest `paths` in batches, decoding batch n+1 while the models work on batch n."""
+    report = FolderReport()
+    bar = tqdm(total=len(paths), unit="img", disable=not progress, dynamic_ncols=True)
+    with ThreadPoolExecutor(1, thread_name_prefix="pixseek-prefetch") as prefetch:
+
+        def prepare(batch: Sequence[Path]) -> list[PreparedImage | IngestResult]:
+            return prepare_paths(ingestor, batch, tags)
+
+        batches = list(batched(paths, batch_size))
+        pending: Future[list[PreparedImage | IngestResult]] | None = (
+            prefetch.submit(prepare, batches[0]) if batches else None
+        )
+        for number, batch in enumerate(batches):
+            assert pending is not None
+            slots = pending.result()
+            pending = prefetch.submit(prepare, batches[number + 1]) if number + 1 < len(batches) else None
+            committed = iter(ingestor.commit(ready_images(slots)))
+            for path, slot in zip(batch, slots, strict=True):
+                report.add(path, next(committed) if isinstance(slot, PreparedImage) else slot)
+            bar.update(len(batch))
+            bar.set_postfix(new=report.indexed, known=report.existing, bad=len(report.rejected))
+    bar.close()
+    return report

@@ -1,0 +1,175 @@
+"""The ingest pipeline: hash -> skip known -> decode -> detect + embed (batched) -> write.
+
+`prepare` (I/O and decode, thread-parallel) and `commit` (models and store) are separate so a
+caller can decode the next batch while the models work on this one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import unicodedata
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePath
+from typing import Literal
+
+from pixseek.index.protocol import ImageRecord, ObjectRecord, Store
+from pixseek.ingest.decode import DecodedImage, ImageDecodeError, decode_image
+from pixseek.ingest.media import MediaStore
+from pixseek.models.protocols import ModelPack
+
+IngestStatus = Literal["indexed", "exists", "rejected"]
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    data: bytes
+    filename: str
+    source_path: Path | None = None  # None: the store keeps its own copy of the bytes
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    filename: str
+    status: IngestStatus
+    image_id: str | None = None
+    num_detections: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    item: IngestItem
+    image_id: str
+    decoded: DecodedImage
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, summed over calls (for benchmarks and metrics)."""
+
+    read_decode: float = 0.0
+    analyze: float = 0.0
+    write: float = 0.0
+    images: int = 0
+
+
+def content_id(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def ready_images(slots: Sequence[PreparedImage | IngestResult]) -> list[PreparedImage]:
+    return [slot for slot in slots if isinstance(slot, PreparedImage)]
+
+
+def clean_filename(name: str) -> str:
+    """A display name from a client-supplied name: last path part, no control characters."""
+    base = PurePath(name.replace("\\", "/")).name
+    printable = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
+    return printable.strip()[:255] or "image"
+
+
+def clean_tags(tags: Sequence[str]) -> tuple[str, ...]:
+    """Trimmed, non-empty, de-duplicated tags in their given order."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        text = tag.strip()[:100]
+        if text:
+            seen.setdefault(text, None)
+    return tuple(seen)
+
+
+class Ingestor:
+    def __init__(
+        self,
+        pack: ModelPack,
+        store: Store,
+        media: MediaStore,
+        max_pixels: int,
+        decode_workers: int = 2,
+    ) -> None:
+        self.pack = pack
+        self.store = store
+        self.media = media
+        self.max_pixels = max_pixels
+        self.times = StageTimes()
+        self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="pixseek-decode")
+
+    def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]:
+        """Ingest a batch; results come back in the order of `items`."""
+        slots = self.prepare(items)
+        committed = iter(self.commit(ready_images(slots)))
+        return [next(committed) if isinstance(s, PreparedImage) else s for s in slots]
+
+    def prepare(self, items: Sequence[IngestItem]) -> list[PreparedImage | IngestResult]:
+        """Per item, in order: decoded and ready, or already done (known, repeated or rejected)."""
+        started = time.perf_counter()
+        ids = [content_id(item.data) for item in items]
+        known = self.store.existing_ids(list(dict.fromkeys(ids)))
+        decoded = list(self._decode_pool.map(self._decode_or_error, items, ids, [known] * len(items)))
+        slots: list[PreparedImage | IngestResult] = []
+        seen: set[str] = set()
+        for item, image_id, outcome in zip(items, ids, decoded, strict=True):
+            name = clean_filename(item.filename)
+            if image_id in known or image_id in seen:
+                slots.append(IngestResult(name, "exists", image_id))
+            elif isinstance(outcome, DecodedImage):
+                seen.add(image_id)
+                slots.append(PreparedImage(item, image_id, outcome))
+            else:
+                slots.append(IngestResult(name, "rejected", None, reason=outcome))
+        self.times.read_decode += time.perf_counter() - started
+        return slots
+
+    def _decode_or_error(self, item: IngestItem, image_id: str, known: set[str]) -> DecodedImage | str:
+        if image_id in known:
+            return "known"  # not decoded: the store has it
+        try:
+            return decode_image(item.data, self.max_pixels)
+        except ImageDecodeError as exc:
+            return exc.reason
+
+    def commit(self, ready: Sequence[PreparedImage]) -> list[IngestResult]:
+        """Run the models over the batch and write every image with its objects."""
+        if not ready:
+            return []
+        started = time.perf_counter()
+        analyses = self.pack.analyzer.analyze([p.decoded.rgb for p in ready])
+        analyzed = time.perf_counter()
+        now = datetime.now(UTC)
+        batch: list[tuple[ImageRecord, list[ObjectRecord]]] = []
+        for prepared, analysis in zip(ready, analyses, strict=True):
+            item, decoded = prepared.item, prepared.decoded
+            path = item.source_path or self.media.save(prepared.image_id, decoded.extension, item.data)
+            record = ImageRecord(
+                id=prepared.image_id,
+                path=str(path),
+                filename=clean_filename(item.filename),
+                width=decoded.width,
+                height=decoded.height,
+                captured_at=decoded.captured_at,
+                ingested_at=now,
+                tags=clean_tags(item.tags),
+                detections=tuple(analysis.detections),
+                vector=analysis.image_vector,
+            )
+            objects = [
+                ObjectRecord(index, detection, analysis.object_vectors[index])
+                for index, detection in enumerate(analysis.detections)
+            ]
+            batch.append((record, objects))
+        self.store.upsert(batch)
+        finished = time.perf_counter()
+        self.times.analyze += analyzed - started
+        self.times.write += finished - analyzed
+        self.times.images += len(ready)
+        return [
+            IngestResult(record.filename, "indexed", record.id, len(record.detections)) for record, _ in batch
+        ]
+
+    def close(self) -> None:
+        self._decode_pool.shutdown(wait=True)

@@ -1,0 +1,71 @@
+"""COCO object detection with the TF detection-zoo SSD-MobileNet-v2 frozen graph, run by OpenCV's dnn."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from pixseek.models.coco import COCO_CLASSES, TF_ID_TO_INDEX
+from pixseek.models.preprocess import boxes_to_original, stretch_geometry
+from pixseek.models.starter.assets import DETECT_MODELS
+from pixseek.models.types import Box, Detection, RGBImage
+
+DETECTOR_ID = "ssd-mobilenet-v2-coco-2018-03-29"
+_GRAPH_FILE = "frozen_inference_graph.pb"
+_CONFIG_FILE = "ssd_mobilenet_v2_coco_2018_03_29.pbtxt"
+# The graph's fixed_shape_resizer: images are stretched to this size; it scales pixels itself.
+_INPUT_SIZE = (300, 300)
+
+
+class SsdMobileNetDetector:
+    """Detector over RGB uint8 images; the network is loaded on first use."""
+
+    def __init__(self, min_confidence: float = 0.3, max_detections: int = 50) -> None:
+        self.min_confidence = min_confidence
+        self.max_detections = max_detections
+        self._graph = DETECT_MODELS.file(_GRAPH_FILE)
+        self._config = DETECT_MODELS.file(_CONFIG_FILE)
+        self._net: cv2.dnn.Net | None = None
+        # A cv2.dnn.Net holds its input between setInput and forward: one caller at a time.
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            self._load_locked()
+
+    def detect(self, images: Sequence[RGBImage]) -> list[list[Detection]]:
+        if not images:
+            return []
+        # The graph was trained on RGB, which is what we hold: no swapRB. Checked on samples: RGB
+        # gives higher confidences (coffee: bowl 0.87 vs 0.36, bus: person 0.85 vs 0.73).
+        blob = cv2.dnn.blobFromImages(list(images), size=_INPUT_SIZE, swapRB=False, crop=False)
+        with self._lock:
+            net = self._load_locked()
+            net.setInput(blob)
+            # (1, 1, n_images * keep_top_k, 7) rows: image index, TF class id, score, x1, y1, x2, y2.
+            rows = np.asarray(net.forward()).reshape(-1, 7)
+        return [self._decode(rows[rows[:, 0] == i], image) for i, image in enumerate(images)]
+
+    def _load_locked(self) -> cv2.dnn.Net:
+        if self._net is None:
+            self._net = cv2.dnn.readNetFromTensorflow(str(self._graph), str(self._config))
+        return self._net
+
+    def _decode(self, rows: np.ndarray, image: RGBImage) -> list[Detection]:
+        rows = rows[rows[:, 2] >= self.min_confidence]
+        rows = rows[np.argsort(-rows[:, 2], kind="stable")][: self.max_detections]
+        height, width = image.shape[:2]
+        # Coordinates are 0..1 of the stretched input, hence of the original image too.
+        geometry = stretch_geometry((width, height), _INPUT_SIZE)
+        boxes = boxes_to_original(rows[:, 3:7], geometry, normalized=True)
+        detections = []
+        for (_, tf_id, score, *_coords), (x1, y1, x2, y2) in zip(rows, boxes, strict=True):
+            index = TF_ID_TO_INDEX.get(int(tf_id))
+            if index is None or x2 <= x1 or y2 <= y1:
+                continue  # an unused TF id or a box entirely outside the image
+            box = Box(float(x1), float(y1), float(x2), float(y2))
+            detections.append(Detection(index, COCO_CLASSES[index], float(score), box))
+        return detections

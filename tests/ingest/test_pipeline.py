@@ -1,0 +1,98 @@
+"""Ingest through the real starter pack into a real LanceDB store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pixseek.config import Settings
+from pixseek.engine import Engine
+from pixseek.index.protocol import ImageRecord, ObjectFilter
+from pixseek.ingest.folder import find_images, index_paths
+from pixseek.ingest.pipeline import IngestItem
+from pixseek.models.protocols import ModelPack
+from tests.helpers import bad_image_files, copy_samples
+
+SOME_SAMPLES = ("chelsea", "coffee", "bus", "rocket")
+
+
+@pytest.fixture()
+def engine(tmp_path: Path, starter_pack: ModelPack) -> Iterator[Engine]:
+    opened = Engine.open(Settings(db=tmp_path / "db"), pack=starter_pack)
+    yield opened
+    opened.close()
+
+
+def test_folder_index_stores_images_detections_and_object_vectors(engine: Engine, tmp_path: Path) -> None:
+    paths = copy_samples(tmp_path / "photos", SOME_SAMPLES)
+    report = index_paths(engine.ingestor, find_images(tmp_path / "photos"), ("trip",), progress=False)
+    assert report.indexed == len(paths) == 4 and not report.rejected
+    assert engine.store.count() == 4
+    bus = next(hit.record for hit in engine.search.objects("a person", flt=ObjectFilter(classes=("person",))))
+    assert bus.filename.endswith("bus.jpg")
+    assert bus.tags == ("trip",)
+    assert bus.vector is not None and abs(float(np.linalg.norm(bus.vector)) - 1.0) < 1e-4
+    persons = [d for d in bus.detections if d.class_name == "person"]
+    assert len(persons) >= 3
+    assert engine.store.info().objects == sum(len(r.detections) for r in all_records(engine))
+
+
+def test_indexing_the_same_folder_twice_adds_nothing(engine: Engine, tmp_path: Path) -> None:
+    copy_samples(tmp_path / "photos", SOME_SAMPLES)
+    paths = find_images(tmp_path / "photos")
+    first = index_paths(engine.ingestor, paths, progress=False)
+    objects_before = engine.store.info().objects
+    second = index_paths(engine.ingestor, paths, progress=False)
+    assert (first.indexed, second.indexed, second.existing) == (4, 0, 4)
+    assert engine.store.count() == 4
+    assert engine.store.info().objects == objects_before
+
+
+def test_same_bytes_under_two_names_are_one_image(engine: Engine, tmp_path: Path) -> None:
+    data = (copy_samples(tmp_path / "p", ("chelsea",))[0]).read_bytes()
+    results = engine.ingestor.ingest([IngestItem(data, "a.png"), IngestItem(data, "b.png")])
+    assert [r.status for r in results] == ["indexed", "exists"]
+    assert results[0].image_id == results[1].image_id
+    assert engine.store.count() == 1
+
+
+def test_bad_files_are_reported_and_skipped_and_the_store_is_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "photos"
+    copy_samples(folder, ("chelsea",))
+    index_paths(engine.ingestor, find_images(folder), progress=False)
+    before = {r.id for r in all_records(engine)}
+    for name, data in bad_image_files().items():
+        (folder / name).write_bytes(data)
+    (folder / "notes.txt").write_text("not an image, skipped by extension")
+    report = index_paths(engine.ingestor, find_images(folder), progress=False)
+    reasons = {Path(path).name: reason for path, reason in report.rejected}
+    assert set(reasons) == set(bad_image_files())
+    assert "empty" in reasons["empty.jpg"]
+    assert "too large" in reasons["bomb.png"]
+    assert "not an image" in reasons["not_an_image.png"]
+    assert "truncated" in reasons["truncated.jpg"] or "corrupt" in reasons["truncated.jpg"]
+    assert report.existing == 1 and report.indexed == 0
+    assert {r.id for r in all_records(engine)} == before
+
+
+def test_uploaded_bytes_are_kept_in_the_store_media_folder(engine: Engine, tmp_path: Path) -> None:
+    data = copy_samples(tmp_path / "p", ("coffee",))[0].read_bytes()
+    [result] = engine.ingestor.ingest([IngestItem(data, "../../etc/passwd", tags=(" x ", "x", ""))])
+    record = engine.store.get(result.image_id or "")
+    assert record is not None
+    assert record.filename == "passwd"
+    assert record.tags == ("x",)
+    assert Path(record.path).read_bytes() == data
+    assert engine.media.owns(Path(record.path))
+    assert engine.delete_image(record.id)
+    assert not Path(record.path).exists()
+    assert engine.store.get(record.id) is None
+
+
+def all_records(engine: Engine) -> list[ImageRecord]:
+    return engine.store.list_images(1000)
