@@ -34,7 +34,9 @@ def test_folder_index_stores_images_detections_and_object_vectors(engine: Engine
     bus = next(hit.record for hit in engine.search.objects("a person", flt=ObjectFilter(classes=("person",))))
     assert bus.filename.endswith("bus.jpg")
     assert bus.tags == ("trip",)
-    assert bus.vector is not None and abs(float(np.linalg.norm(bus.vector)) - 1.0) < 1e-4
+    stored = engine.store.get(bus.id)
+    assert stored is not None and stored.vector is not None
+    assert abs(float(np.linalg.norm(stored.vector)) - 1.0) < 1e-4
     persons = [d for d in bus.detections if d.class_name == "person"]
     assert len(persons) >= 3
     assert engine.store.info().objects == sum(len(r.detections) for r in all_records(engine))

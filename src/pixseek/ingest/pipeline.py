@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -97,6 +97,8 @@ class Ingestor:
         self.media = media
         self.max_pixels = max_pixels
         self.times = StageTimes()
+        # Told every result as it is decided (the API counts outcomes for /metrics).
+        self.observers: list[Callable[[Sequence[IngestResult]], None]] = []
         self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="pixseek-decode")
 
     def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]:
@@ -123,6 +125,7 @@ class Ingestor:
             else:
                 slots.append(IngestResult(name, "rejected", None, reason=outcome))
         self.times.read_decode += time.perf_counter() - started
+        self._tell([slot for slot in slots if isinstance(slot, IngestResult)])
         return slots
 
     def _decode_or_error(self, item: IngestItem, image_id: str, known: set[str]) -> DecodedImage | str:
@@ -167,9 +170,15 @@ class Ingestor:
         self.times.analyze += analyzed - started
         self.times.write += finished - analyzed
         self.times.images += len(ready)
-        return [
+        results = [
             IngestResult(record.filename, "indexed", record.id, len(record.detections)) for record, _ in batch
         ]
+        self._tell(results)
+        return results
+
+    def _tell(self, results: Sequence[IngestResult]) -> None:
+        for observer in self.observers:
+            observer(results)
 
     def close(self) -> None:
         self._decode_pool.shutdown(wait=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -24,20 +25,21 @@ def load_pack(settings: Settings) -> ModelPack:
     if settings.models == STARTER:
         from pixseek.models.starter.pack import StarterPack
 
-        return StarterPack(
+        pack = StarterPack(
             settings.resolved_cache_dir(),
             min_confidence=settings.min_detection_confidence,
             max_objects=settings.max_objects_per_image,
         )
+        return pack
     load_onnx_pack = _backend("pixseek.models.onnx_pack", "load_onnx_pack")
     return cast(ModelPack, load_onnx_pack(Path(settings.models), settings))
 
 
-def _backend(module_name: str, function: str) -> object:
+def _backend(module_name: str, function: str) -> Callable[..., object]:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         if error.name != module_name:
             raise  # the backend exists but one of its own dependencies is missing: show that
         raise PackUnavailable(f"{module_name} is not available in this pixseek install") from error
-    return getattr(module, function)
+    return cast(Callable[..., object], getattr(module, function))

