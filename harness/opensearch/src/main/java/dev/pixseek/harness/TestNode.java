@@ -27,12 +27,24 @@ import org.opensearch.plugins.Plugin;
  */
 public final class TestNode extends Node {
 
-    // Netty4 serves HTTP; k-NN declares lang-painless as the plugin it extends; k-NN brings knn_vector.
+    // Netty4 serves HTTP; k-NN brings knn_vector and declares lang-painless as the plugin it extends.
+    // Loaded by name: the k-NN jar comes out of its plugin zip, so it is not a compile dependency.
     private static final List<String> PLUGINS = List.of(
         "org.opensearch.transport.Netty4Plugin",
         "org.opensearch.painless.PainlessPlugin",
         "org.opensearch.knn.plugin.KNNPlugin"
     );
+
+    // Without a config log4j prints errors only; the launcher redirects stdout to a log file.
+    private static final String LOG_CONFIG = String.join("\n",
+        "status = error",
+        "appender.console.type = Console",
+        "appender.console.name = console",
+        "appender.console.layout.type = PatternLayout",
+        "appender.console.layout.pattern = [%d{ISO8601}][%-5p][%c{1.}] %m%n",
+        "rootLogger.level = info",
+        "rootLogger.appenderRef.console.ref = console",
+        "");
 
     private TestNode(Environment environment, Collection<Class<? extends Plugin>> plugins) {
         super(environment, plugins, true);
@@ -77,10 +89,13 @@ public final class TestNode extends Node {
         Files.createDirectories(dir.resolve("logs"));
         Files.createDirectories(dir.resolve("config"));
 
+        Files.writeString(dir.resolve("config").resolve("log4j2.properties"), LOG_CONFIG);
+
         Settings settings = settings(port, dir);
+        Environment env = InternalSettingsPreparer.prepareEnvironment(
+            settings, Map.of(), dir.resolve("config"), () -> "pixseek-test-node");
         LogConfigurator.registerErrorListener();
-        LogConfigurator.configureWithoutConfig(settings);
-        Environment env = InternalSettingsPreparer.prepareEnvironment(settings, Map.of(), dir.resolve("config"), () -> "pixseek-test-node");
+        LogConfigurator.configure(env);
         TestNode node = new TestNode(env, pluginClasses());
 
         CountDownLatch stopped = new CountDownLatch(1);

@@ -1,0 +1,263 @@
+"""The server backend: one OpenSearch index (k-NN plugin, Lucene HNSW) of images with nested objects.
+
+The store reads and writes through an alias, `<name>`, over a versioned physical index `<name>-vN`,
+so a re-index can build `<name>-v(N+1)` beside the live one and switch readers in one atomic step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import NotFoundError, RequestError
+
+from pixseek.index.opensearch_mapping import (
+    ClassFields,
+    HnswParams,
+    check_meta,
+    detection_from_doc,
+    image_document,
+    index_body,
+    record_from_source,
+)
+from pixseek.index.opensearch_query import (
+    cosine,
+    image_filter_query,
+    image_search_body,
+    list_body,
+    object_filter_query,
+    object_search_body,
+)
+from pixseek.index.protocol import (
+    ImageFilter,
+    ImageHit,
+    ImageRecord,
+    ObjectFilter,
+    ObjectHit,
+    ObjectRecord,
+    StoreInfo,
+    Vector,
+)
+from pixseek.models.protocols import PackInfo
+
+# Documents per bulk request, and a byte cap: an image with 50 objects of 512-d vectors is ~0.5 MB.
+BULK_DOCS = 200
+BULK_BYTES = 10 * 1024 * 1024
+BULK_RETRIES = 5  # on 429 (bulk queue full), with exponential back-off from 1 s
+IDS_PER_MGET = 1_000
+# Force-merging a large index takes minutes; the client's default 10 s would abandon the call.
+OPTIMIZE_TIMEOUT_S = 3600
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class OpenSearchStore:
+    """Images as documents with their objects nested; see `opensearch_mapping` for the layout."""
+
+    backend = "opensearch"
+
+    def __init__(
+        self,
+        url: str,
+        index_name: str,
+        pack: PackInfo,
+        *,
+        http_auth: tuple[str, str] | None = None,
+        verify_certs: bool = True,
+        ca_certs: str | None = None,
+        ef_construction: int = 512,
+        m: int = 16,
+        refresh: str = "wait_for",
+        timeout_s: float = 30.0,
+    ) -> None:
+        self._url, self.alias, self._pack = url, index_name, pack
+        self._hnsw = HnswParams(m=m, ef_construction=ef_construction)
+        self._classes = ClassFields(pack.class_names)
+        # "wait_for": an upsert returns once its documents are searchable, without forcing a refresh.
+        self._refresh = refresh
+        self._client = OpenSearch(
+            hosts=[url],
+            http_auth=http_auth,
+            verify_certs=verify_certs,
+            ca_certs=ca_certs,
+            timeout=timeout_s,
+            max_retries=3,
+            retry_on_timeout=True,
+        )
+        self._open_or_create()
+
+    # -- index and alias ------------------------------------------------------------------------------
+
+    def physical_index(self, version: int) -> str:
+        return f"{self.alias}-v{version}"
+
+    def _open_or_create(self) -> None:
+        if not self._client.indices.exists(index=self.alias):
+            body = index_body(self._pack, self._hnsw, self._classes)
+            body["aliases"] = {self.alias: {}}
+            try:
+                self._client.indices.create(index=self.physical_index(1), body=body)
+            except RequestError as exc:
+                # Another process created it first; its index is checked like any existing one below.
+                if exc.error != "resource_already_exists_exception":
+                    raise
+        self._check_meta(self.alias)
+
+    def _check_meta(self, index: str) -> None:
+        mappings = self._client.indices.get_mapping(index=index)
+        for name, body in mappings.items():
+            check_meta(body["mappings"].get("_meta"), self._pack, name)
+
+    def current_indices(self) -> list[str]:
+        """The physical indices the alias points at (one, outside a manual repair)."""
+        try:
+            return sorted(self._client.indices.get_alias(name=self.alias))
+        except NotFoundError:
+            return []
+
+    def create_version(self, version: int) -> str:
+        """Create `<name>-v<version>` with this store's mapping, outside the alias (to fill, then swap)."""
+        name = self.physical_index(version)
+        self._client.indices.create(index=name, body=index_body(self._pack, self._hnsw, self._classes))
+        return name
+
+    def swap_alias(self, new_index: str) -> list[str]:
+        """Point the alias at `new_index` in one atomic `_aliases` call; returns the indices it left.
+
+        Searches through the alias see either the old index or the new one, never neither.
+        The old indices are kept: delete them once the new one has proved itself.
+        """
+        self._check_meta(new_index)
+        old = [name for name in self.current_indices() if name != new_index]
+        actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
+        actions.append({"add": {"index": new_index, "alias": self.alias}})
+        self._client.indices.update_aliases(body={"actions": actions})
+        return old
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def upsert(self, images: Sequence[tuple[ImageRecord, Sequence[ObjectRecord]]]) -> None:
+        self.upsert_into(self.alias, images)
+
+    def upsert_into(self, index: str, images: Sequence[tuple[ImageRecord, Sequence[ObjectRecord]]]) -> None:
+        """Index images into `index` (the alias, or a new version being filled before a swap)."""
+        latest = {record.id: (record, objects) for record, objects in images}  # a repeated id: last wins
+        # Build every document before sending, so invalid input writes nothing.
+        actions = [
+            {
+                "_op_type": "index",  # replaces the whole document, objects included
+                "_index": index,
+                "_id": record.id,
+                "_source": image_document(record, objects, self._classes, self._pack.dim),
+            }
+            for record, objects in latest.values()
+        ]
+        if not actions:
+            return
+        results: Iterator[tuple[bool, Any]] = helpers.streaming_bulk(
+            self._client,
+            actions,
+            chunk_size=BULK_DOCS,
+            max_chunk_bytes=BULK_BYTES,
+            max_retries=BULK_RETRIES,
+            initial_backoff=1,
+            max_backoff=30,
+            raise_on_error=True,
+            refresh=self._refresh,
+        )
+        for _ok, _item in results:
+            pass  # raise_on_error raises a BulkIndexError listing the failed documents
+
+    def delete(self, image_id: str) -> bool:
+        try:
+            self._client.delete(index=self.alias, id=image_id, refresh=self._refresh)
+        except NotFoundError:
+            return False
+        return True
+
+    def optimize(self) -> None:
+        """Make recent writes searchable and merge segments: fewer HNSW graphs to search per query."""
+        self._client.indices.refresh(index=self.alias)
+        self._client.indices.forcemerge(
+            index=self.alias, max_num_segments=1, params={"request_timeout": OPTIMIZE_TIMEOUT_S}
+        )
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        try:
+            found = self._client.get(index=self.alias, id=image_id, _source_excludes=["objects"])
+        except NotFoundError:
+            return None
+        return record_from_source(found["_source"]) if found.get("found") else None
+
+    def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
+        unique = list(dict.fromkeys(image_ids))
+        found: set[str] = set()
+        for start in range(0, len(unique), IDS_PER_MGET):
+            chunk = unique[start : start + IDS_PER_MGET]
+            docs = self._client.mget(index=self.alias, body={"ids": chunk}, _source=False)["docs"]
+            found.update(doc["_id"] for doc in docs if doc.get("found"))
+        return found
+
+    def count(self) -> int:
+        return int(self._client.count(index=self.alias)["count"])  # top-level documents: images
+
+    def search_images(self, vector: Vector, k: int, flt: ImageFilter = ImageFilter()) -> list[ImageHit]:
+        query = image_filter_query(flt, self._classes)
+        if k <= 0:
+            return []
+        hits = self._client.search(index=self.alias, body=image_search_body(vector, k, query))
+        return [ImageHit(record_from_source(h["_source"]), cosine(h["_score"])) for h in hits["hits"]["hits"]]
+
+    def search_objects(self, vector: Vector, k: int, flt: ObjectFilter = ObjectFilter()) -> list[ObjectHit]:
+        query = object_filter_query(flt, self._classes)
+        if k <= 0:
+            return []
+        response = self._client.search(index=self.alias, body=object_search_body(vector, k, query))
+        hits = []
+        for image_hit in response["hits"]["hits"]:
+            record = record_from_source(image_hit["_source"])
+            for inner in image_hit["inner_hits"]["objects"]["hits"]["hits"]:
+                obj = inner["_source"]
+                hits.append(
+                    ObjectHit(record, int(obj["index"]), detection_from_doc(obj), cosine(inner["_score"]))
+                )
+        hits.sort(key=lambda h: h.score, reverse=True)  # stable: ties keep the engine's order
+        return hits[:k]
+
+    def list_images(self, k: int, offset: int = 0, flt: ImageFilter = ImageFilter()) -> list[ImageRecord]:
+        query = image_filter_query(flt, self._classes)
+        if k <= 0:
+            return []
+        hits = self._client.search(index=self.alias, body=list_body(k, offset, query))
+        return [record_from_source(h["_source"]) for h in hits["hits"]["hits"]]
+
+    def info(self) -> StoreInfo:
+        body = {"size": 0, "track_total_hits": True, "aggs": {"objects": {"nested": {"path": "objects"}}}}
+        response = self._client.search(index=self.alias, body=body)
+        return StoreInfo(
+            backend=self.backend,
+            location=f"{_redacted(self._url).rstrip('/')}/{self.alias}",
+            model_id=self._pack.model_id,
+            dim=self._pack.dim,
+            images=int(response["hits"]["total"]["value"]),
+            objects=int(response["aggregations"]["objects"]["doc_count"]),
+            indexed=True,  # HNSW graphs are built as segments are written
+            extra={
+                "indices": self.current_indices(),
+                "engine": self._hnsw.engine,
+                "m": self._hnsw.m,
+                "ef_construction": self._hnsw.ef_construction,
+            },
+        )
+
+    def close(self) -> None:
+        self._client.close()
