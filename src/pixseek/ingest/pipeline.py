@@ -7,6 +7,7 @@ caller can decode the next batch while the models work on this one.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -100,6 +101,8 @@ class Ingestor:
         # Told every result as it is decided (the API counts outcomes for /metrics).
         self.observers: list[Callable[[Sequence[IngestResult]], None]] = []
         self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="pixseek-decode")
+        # Checking which ids are stored and writing the new ones is one step: see `commit`.
+        self._commit_lock = threading.Lock()
 
     def ingest(self, items: Sequence[IngestItem]) -> list[IngestResult]:
         """Ingest a batch; results come back in the order of `items`."""
@@ -165,13 +168,22 @@ class Ingestor:
                 for index, detection in enumerate(analysis.detections)
             ]
             batch.append((record, objects))
-        self.store.upsert(batch)
+        with self._commit_lock:
+            # Another request may have stored the same bytes since `prepare`: writing them again
+            # would delete and re-add its acknowledged image, which searches would miss meanwhile.
+            stored = self.store.existing_ids([record.id for record, _ in batch])
+            fresh = [(record, objects) for record, objects in batch if record.id not in stored]
+            if fresh:
+                self.store.upsert(fresh)
         finished = time.perf_counter()
         self.times.analyze += analyzed - started
         self.times.write += finished - analyzed
         self.times.images += len(ready)
         results = [
-            IngestResult(record.filename, "indexed", record.id, len(record.detections)) for record, _ in batch
+            IngestResult(record.filename, "exists", record.id)
+            if record.id in stored
+            else IngestResult(record.filename, "indexed", record.id, len(record.detections))
+            for record, _ in batch
         ]
         self._tell(results)
         return results

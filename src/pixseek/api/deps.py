@@ -1,0 +1,98 @@
+"""Dependencies injected into routes: the ready engine, paging, uploads, engine calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
+
+from fastapi import Depends, Path, Query, Request, Security, UploadFile
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+
+from pixseek.api.errors import ApiError, domain_errors
+from pixseek.api.middleware import API_KEY_HEADER
+from pixseek.api.schemas import MAX_K, MAX_OFFSET
+from pixseek.api.state import ServiceState
+from pixseek.api.thumbnails import ThumbnailCache
+from pixseek.engine import Engine
+from pixseek.ingest.media import IMAGE_ID_PATTERN
+from pixseek.search.service import Page, SortOrder
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RETRY_AFTER_NOT_READY_S = 5
+# Declared content types an image part may carry; browsers and curl send one of these.
+ACCEPTED_UPLOAD_TYPES = ("image/", "application/octet-stream")
+
+ImageId = Annotated[str, Path(pattern=IMAGE_ID_PATTERN.pattern, description="sha256 of the image bytes")]
+
+
+def service_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.pixseek
+    return state
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+
+
+def ready_engine(state: State) -> Engine:
+    if state.status == "failed":
+        raise ApiError(503, "not_ready", f"the engine failed to start: {state.error}")
+    if not state.ready or state.engine is None:
+        headers = {"Retry-After": str(RETRY_AFTER_NOT_READY_S)}
+        raise ApiError(503, "not_ready", "models are still loading; retry shortly", headers=headers)
+    return state.engine
+
+
+ReadyEngine = Annotated[Engine, Depends(ready_engine)]
+
+
+def thumbnail_cache(request: Request) -> ThumbnailCache:
+    cache: ThumbnailCache = request.app.state.thumbnails
+    return cache
+
+
+Thumbnails = Annotated[ThumbnailCache, Depends(thumbnail_cache)]
+
+
+async def run_engine(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking engine call in the thread pool (models, store, disk) with errors translated."""
+    with domain_errors():
+        return await run_in_threadpool(func, *args, **kwargs)
+
+
+def page_query(
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="results to return")] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="results to skip")] = 0,
+    min_score: Annotated[float, Query(ge=-1.0, le=1.0, description="drop results below this")] = -1.0,
+    sort: Annotated[SortOrder, Query(description="'score' or 'date' (newest capture first)")] = "score",
+) -> Page:
+    with domain_errors():
+        return Page(k=k, offset=offset, min_score=min_score, sort=sort)
+
+
+PageQuery = Annotated[Page, Depends(page_query)]
+
+
+def require_multipart(request: Request) -> None:
+    """415 for a body that is not multipart (before FastAPI reports the missing file field)."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data")
+
+
+async def read_upload(upload: UploadFile) -> bytes:
+    """The bytes of an image part; 415 when the part declares a type that is not an image."""
+    declared = (upload.content_type or "").lower()
+    if declared and not declared.startswith(ACCEPTED_UPLOAD_TYPES):
+        name = upload.filename or "upload"
+        raise ApiError(415, "unsupported_media_type", f"{name}: {declared} is not an image type")
+    return await upload.read()
+
+
+# Documents the header in OpenAPI (the docs' "Authorize" button); ApiKeyMiddleware enforces it,
+# before any body is read, on every path that is not public.
+api_key_scheme = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="needed when the server sets PIXSEEK_API_KEY"
+)
+DOCUMENT_API_KEY = Security(api_key_scheme)

@@ -1,0 +1,70 @@
+"""One stored image: its record, file, thumbnail, look-alikes, and deleting it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from pixseek.api import engine_calls
+from pixseek.api.deps import ImageId, PageQuery, ReadyEngine, Thumbnails, run_engine
+from pixseek.api.errors import error_responses
+from pixseek.api.schemas import DeleteResponse, ImageDetail, SearchResult, image_detail, search_result
+from pixseek.api.thumbnails import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
+
+router = APIRouter(prefix="/images", tags=["images"], responses=error_responses(401, 404, 422, 503))
+
+# Originals keep their format; named here, not by the host's mime.types (which vary for BMP/TIFF).
+_TYPE_BY_EXTENSION = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg", ".png": "image/png",
+                      ".webp": "image/webp", ".bmp": "image/bmp", ".dib": "image/bmp", ".gif": "image/gif",
+                      ".tif": "image/tiff", ".tiff": "image/tiff"}  # fmt: skip
+_UNKNOWN_TYPE = "application/octet-stream"
+_IMAGE_TYPES = sorted({*_TYPE_BY_EXTENSION.values(), _UNKNOWN_TYPE})
+_FILE_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {media: {"schema": {"type": "string", "format": "binary"}} for media in _IMAGE_TYPES},
+          "description": "The original bytes as ingested"},
+}  # fmt: skip
+_JPEG_CONTENT: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "A JPEG, longest side at most `size`"},
+}  # fmt: skip
+# Content-addressed: the bytes behind an id never change.
+_IMMUTABLE = {"Cache-Control": "private, max-age=86400"}
+
+
+@router.get("/{image_id}", response_model=ImageDetail, summary="A stored image's record")
+async def get_image(engine: ReadyEngine, image_id: ImageId) -> ImageDetail:
+    return image_detail(await run_engine(engine_calls.image_record, engine, image_id))
+
+
+@router.get("/{image_id}/file", response_class=FileResponse, responses=_FILE_CONTENT, summary="The original")
+async def get_image_file(engine: ReadyEngine, image_id: ImageId) -> FileResponse:
+    path = await run_engine(engine_calls.original_file, engine, image_id)
+    media_type = _TYPE_BY_EXTENSION.get(path.suffix.lower(), _UNKNOWN_TYPE)
+    return FileResponse(path, media_type=media_type, headers=_IMMUTABLE)
+
+
+@router.get(
+    "/{image_id}/thumbnail", response_class=FileResponse, responses=_JPEG_CONTENT, summary="A thumbnail"
+)
+async def get_thumbnail(
+    engine: ReadyEngine,
+    thumbnails: Thumbnails,
+    image_id: ImageId,
+    size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE, description="longest side, pixels")] = DEFAULT_SIZE,
+) -> FileResponse:
+    path = await run_engine(engine_calls.thumbnail_file, engine, thumbnails, image_id, size)
+    return FileResponse(path, media_type="image/jpeg", headers=_IMMUTABLE)
+
+
+@router.get("/{image_id}/similar", response_model=list[SearchResult], summary="Images like a stored one")
+async def get_similar(engine: ReadyEngine, image_id: ImageId, page: PageQuery) -> list[SearchResult]:
+    hits = await run_engine(engine.search.similar, image_id, page)
+    return [search_result(hit) for hit in hits]
+
+
+@router.delete("/{image_id}", response_model=DeleteResponse, summary="Delete an image and its objects")
+async def delete_image(engine: ReadyEngine, thumbnails: Thumbnails, image_id: ImageId) -> DeleteResponse:
+    await run_engine(engine_calls.delete_image, engine, thumbnails, image_id)
+    return DeleteResponse(deleted=image_id)

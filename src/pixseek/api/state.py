@@ -1,0 +1,84 @@
+"""What the app holds while it runs: the engine, whether it is ready, and the ingest slots."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Literal
+
+from pixseek.api.observability_instrument import instrument_engine
+from pixseek.config import Settings
+from pixseek.engine import Engine
+
+log = logging.getLogger(__name__)
+
+Readiness = Literal["starting", "ready", "failed"]
+
+
+class IngestSlots:
+    """A non-blocking counting semaphore: ingest work beyond `limit` is refused, not queued.
+
+    Thread-safe (a lock, not an asyncio primitive) so any thread or event loop may take a slot.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def try_acquire(self) -> bool:
+        with self._lock:
+            if self._used >= self.limit:
+                return False
+            self._used += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._used = max(0, self._used - 1)
+
+    @property
+    def in_use(self) -> int:
+        return self._used
+
+
+class ServiceState:
+    """Opens (unless given) and warms the engine in a background thread; readiness is its outcome."""
+
+    def __init__(self, settings: Settings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.status: Readiness = "starting"
+        self.error: str | None = None
+        self.ingest_slots = IngestSlots(settings.max_pending_ingests)
+        self._owns_engine = engine is None
+        self._starter: threading.Thread | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "ready"
+
+    def start(self) -> None:
+        self._starter = threading.Thread(target=self._open_and_warm, name="pixseek-warmup", daemon=True)
+        self._starter.start()
+
+    def _open_and_warm(self) -> None:
+        try:
+            # Times model and store calls for /metrics (pixseek.api.observability_instrument).
+            engine = instrument_engine(self.engine or Engine.open(self.settings))
+            self.engine = engine
+            engine.pack.warmup()
+        except Exception as exc:  # reported by /health; the process stays up to say why
+            log.exception("pixseek engine failed to start")
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.status = "failed"
+            return
+        self.status = "ready"
+        log.info("pixseek engine ready (%s)", engine.pack.info.model_id)
+
+    def stop(self) -> None:
+        if self._starter is not None:
+            self._starter.join()
+        if self._owns_engine and self.engine is not None:
+            self.engine.close()
+            self.engine = None

@@ -1,0 +1,50 @@
+"""`pixseek serve`: the HTTP API and web UI under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from pixseek.cli.common import fail
+
+APP_FACTORY = "pixseek.api.app:create_app"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    help_text = "serve the HTTP API and the web UI (/ui)"
+    p = subparsers.add_parser("serve", help=help_text, description=help_text)
+    p.add_argument("--db", help="store folder (default: $PIXSEEK_DB or the user data dir)")
+    p.add_argument("--pack", help="model pack: 'starter' or a model directory ($PIXSEEK_MODELS)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.workers < 1:
+        return fail("--workers must be at least 1")
+    # Workers build their app from the import-string factory, which reads Settings from the
+    # environment: pass the flags on that way so every worker sees the same store and pack.
+    if args.db:
+        os.environ["PIXSEEK_DB"] = str(args.db)
+    if args.pack:
+        os.environ["PIXSEEK_MODELS"] = args.pack
+    # Observability: a clean PROMETHEUS_MULTIPROC_DIR so /metrics sums every worker, and one log
+    # format (JSON with PIXSEEK_LOG_JSON=1) carrying request ids, in every worker.
+    from pixseek.api.observability_serve import observed_serving
+
+    with observed_serving(args.workers, args.log_level) as log_config:
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            log_config=log_config,
+        )
+    return 0

@@ -1,0 +1,97 @@
+"""/images/{id}: record, original file, thumbnail, similar, delete; unknown and malformed ids."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from pixseek.engine import Engine
+from tests.api.conftest import assert_error
+from tests.helpers import jpeg_bytes
+
+UNKNOWN_ID = "0" * 64
+
+
+def test_record_has_the_image_fields(client: TestClient, stored: dict[str, str]) -> None:
+    record = client.get(f"/images/{stored['bus']}").json()
+    assert record["image_id"] == stored["bus"] and record["filename"].endswith("bus.jpg")
+    assert (record["width"], record["height"]) == (810, 1080)
+    assert record["tags"] == ["sample"] and record["ingested_at"]
+    assert record["num_detections"] == len(record["detections"]) > 0
+    assert "path" not in record  # server paths stay private
+
+
+def test_file_serves_the_exact_bytes(
+    client: TestClient, stored: dict[str, str], sample_files: dict[str, Path]
+) -> None:
+    for stem, media in (("bus", "image/jpeg"), ("chelsea", "image/png")):
+        response = client.get(f"/images/{stored[stem]}/file")
+        assert response.status_code == 200
+        assert response.content == sample_files[stem].read_bytes()
+        assert response.headers["content-type"] == media
+
+
+def test_thumbnail_is_a_smaller_jpeg_and_cached_on_disk(
+    client: TestClient, stored: dict[str, str], engine: Engine
+) -> None:
+    response = client.get(f"/images/{stored['bus']}/thumbnail", params={"size": 128})
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    thumbnail = Image.open(io.BytesIO(response.content))
+    assert thumbnail.format == "JPEG" and max(thumbnail.size) == 128
+    assert thumbnail.size[0] / thumbnail.size[1] == pytest.approx(810 / 1080, abs=0.01)
+    cached = list((engine.settings.db / "thumbnails").rglob(f"{stored['bus']}-128.jpg"))
+    assert len(cached) == 1
+    assert client.get(f"/images/{stored['bus']}/thumbnail", params={"size": 128}).content == response.content
+
+
+def test_thumbnail_size_is_bounded(client: TestClient, stored: dict[str, str]) -> None:
+    for size in (0, 8, 4096, "big"):
+        assert_error(client.get(f"/images/{stored['bus']}/thumbnail", params={"size": size}), 422)
+
+
+def test_similar_to_a_stored_image_excludes_it(client: TestClient, stored: dict[str, str]) -> None:
+    results = client.get(f"/images/{stored['chelsea']}/similar", params={"k": 4}).json()
+    assert 0 < len(results) <= 4 and stored["chelsea"] not in {r["image_id"] for r in results}
+    assert_error(client.get(f"/images/{stored['chelsea']}/similar", params={"k": 0}), 422)
+
+
+def test_unknown_ids_are_404_and_malformed_ids_422(client: TestClient) -> None:
+    for suffix in ("", "/file", "/thumbnail", "/similar"):
+        assert_error(client.get(f"/images/{UNKNOWN_ID}{suffix}"), 404, "not_found")
+        assert_error(client.get(f"/images/not-an-id{suffix}"), 422, "validation_error")
+    assert_error(client.delete(f"/images/{UNKNOWN_ID}"), 404, "not_found")
+    assert_error(client.delete(f"/images/{'A' * 64}"), 422, "validation_error")
+
+
+def test_delete_removes_the_image_its_file_and_thumbnails(client: TestClient, engine: Engine) -> None:
+    data = jpeg_bytes(201, (120, 80))
+    image_id = client.post("/ingest/image", files={"image": ("gone.jpg", data, "image/jpeg")}).json()[
+        "image_id"
+    ]
+    assert client.get(f"/images/{image_id}/thumbnail").status_code == 200
+    stored_file = Path(engine.store.get(image_id).path)  # type: ignore[union-attr]
+    assert stored_file.is_file()
+
+    response = client.delete(f"/images/{image_id}")
+    assert response.status_code == 200 and response.json() == {"deleted": image_id}
+    assert_error(client.get(f"/images/{image_id}"), 404)
+    assert_error(client.get(f"/images/{image_id}/file"), 404)
+    assert not stored_file.exists()
+    assert not list((engine.settings.db / "thumbnails").rglob(f"{image_id}-*.jpg"))
+    results = client.get("/search/text", params={"q": "noise", "k": 100}).json()
+    assert image_id not in {r["image_id"] for r in results}
+    again = client.post("/ingest/image", files={"image": ("back.jpg", data, "image/jpeg")})
+    assert again.json()["status"] == "success"
+
+
+def test_a_stored_image_whose_file_vanished_is_404_not_500(client: TestClient, engine: Engine) -> None:
+    data = jpeg_bytes(202)
+    image_id = client.post("/ingest/image", files={"image": ("v.jpg", data, "image/jpeg")}).json()["image_id"]
+    Path(engine.store.get(image_id).path).unlink()  # type: ignore[union-attr]
+    assert_error(client.get(f"/images/{image_id}/file"), 404, "file_unavailable")
+    assert_error(client.get(f"/images/{image_id}/thumbnail", params={"size": 64}), 404, "file_unavailable")
+    assert client.get(f"/images/{image_id}").status_code == 200

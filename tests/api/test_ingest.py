@@ -1,0 +1,101 @@
+"""POST /ingest/image and /ingest/batch: success, duplicates, bad input, back-pressure."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from pixseek.ingest.pipeline import content_id
+from tests.api.conftest import assert_error
+from tests.helpers import bad_image_files, jpeg_bytes
+
+
+def test_ingest_answers_the_plan_fields_and_stores_the_tags(client: TestClient) -> None:
+    data = jpeg_bytes(101, (96, 64))
+    response = client.post(
+        "/ingest/image", files={"image": ("holiday.jpg", data, "image/jpeg")}, params={"tags": "test, sample"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "success" and body["image_id"] == content_id(data)
+    assert body["filename"] == "holiday.jpg"
+    assert body["num_detections"] >= 0 and body["processing_time_ms"] > 0
+    record = client.get(f"/images/{body['image_id']}").json()
+    assert record["tags"] == ["test", "sample"] and (record["width"], record["height"]) == (96, 64)
+
+
+def test_reposting_the_same_bytes_answers_exists(client: TestClient) -> None:
+    data = jpeg_bytes(102)
+    first = client.post("/ingest/image", files={"image": ("a.jpg", data, "image/jpeg")})
+    again = client.post("/ingest/image", files={"image": ("b.jpg", data, "image/jpeg")})
+    assert first.json()["status"] == "success"
+    assert again.status_code == 200
+    assert again.json()["status"] == "exists" and again.json()["image_id"] == first.json()["image_id"]
+
+
+def test_undecodable_images_are_400_with_the_reason(client: TestClient) -> None:
+    for name, data in bad_image_files().items():
+        error = assert_error(
+            client.post("/ingest/image", files={"image": (name, data, "image/jpeg")}), 400, "invalid_image"
+        )
+        assert "cannot decode" in error["message"], name
+    bomb = client.post(
+        "/ingest/image", files={"image": ("bomb.png", bad_image_files()["bomb.png"], "image/png")}
+    )
+    assert "too large" in bomb.json()["error"]["message"]
+
+
+def test_a_non_image_part_or_body_is_415(client: TestClient) -> None:
+    text_part = client.post("/ingest/image", files={"image": ("notes.txt", b"hello", "text/plain")})
+    assert_error(text_part, 415, "unsupported_media_type")
+    json_body = client.post("/ingest/image", json={"image": "aGVsbG8="})
+    assert_error(json_body, 415, "unsupported_media_type")
+
+
+def test_a_missing_file_field_is_422(client: TestClient) -> None:
+    response = client.post("/ingest/image", files={"picture": ("x.jpg", jpeg_bytes(3), "image/jpeg")})
+    error = assert_error(response, 422, "validation_error")
+    assert any("image" in detail["loc"] for detail in error["details"])
+
+
+def test_batch_returns_a_result_per_file_in_order(client: TestClient, sample_files: dict[str, Path]) -> None:
+    good = jpeg_bytes(104)
+    files = [
+        ("images", ("one.jpg", good, "image/jpeg")),
+        ("images", ("broken.jpg", b"\xff\xd8 not really", "image/jpeg")),
+        ("images", ("again.jpg", good, "image/jpeg")),
+        ("images", ("rocket.jpg", sample_files["rocket"].read_bytes(), "image/jpeg")),
+    ]
+    response = client.post("/ingest/batch", files=files, params={"tags": "batch"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    statuses = [item["status"] for item in body["results"]]
+    assert statuses[:3] == ["indexed", "rejected", "exists"]
+    assert statuses[3] in ("indexed", "exists")
+    assert body["results"][1]["reason"] and body["results"][1]["image_id"] is None
+    assert body["rejected"] == 1 and body["indexed"] + body["existing"] == 3
+
+
+def test_ingest_beyond_the_pending_limit_is_refused_with_retry_after(client: TestClient) -> None:
+    slots = client.app.state.pixseek.ingest_slots  # type: ignore[attr-defined]
+    taken = 0
+    while slots.try_acquire():  # what max_pending_ingests slow ingests in flight would hold
+        taken += 1
+    try:
+        response = client.post("/ingest/image", files={"image": ("x.jpg", jpeg_bytes(105), "image/jpeg")})
+        assert_error(response, 503, "busy")
+        assert int(response.headers["retry-after"]) > 0
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == 2
+    retried = client.post("/ingest/image", files={"image": ("x.jpg", jpeg_bytes(105), "image/jpeg")})
+    assert retried.status_code == 200
+
+
+def test_octet_stream_parts_are_accepted(client: TestClient) -> None:
+    data = io.BytesIO(jpeg_bytes(106))
+    response = client.post("/ingest/image", files={"image": ("blob", data, "application/octet-stream")})
+    assert response.status_code == 200 and response.json()["status"] == "success"
