@@ -46,5 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=args.log_level,
             log_config=log_config,
+            # Workers load models at start; on a busy small machine that outlasts the 5 s default ping.
+            timeout_worker_healthcheck=60,
         )
     return 0
