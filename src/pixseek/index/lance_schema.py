@@ -22,7 +22,7 @@ TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
 def class_column(class_name: str) -> str:
-    """SQL-safe column holding an image's best confidence for one class ("traffic light" -> conf_traffic_light)."""
+    """SQL-safe name of the column with an image's best confidence for a class: conf_traffic_light."""
     return "conf_" + re.sub(r"[^a-z0-9]+", "_", class_name.lower()).strip("_")
 
 
@@ -147,13 +147,14 @@ def object_rows(record: ImageRecord, objects: Sequence[ObjectRecord], dim: int) 
     ]
 
 
+def vector_matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """A fixed-size-list vector column as a float32 (rows, dim) array."""
+    return column.combine_chunks().flatten().to_numpy().reshape(-1, column.type.list_size)
+
+
 def records_from_arrow(table: pa.Table) -> list[ImageRecord]:
     """ImageRecords from rows holding RECORD_COLUMNS (and the vector, when selected)."""
-    vectors = None
-    if VECTOR_COLUMN in table.column_names:
-        column = table.column(VECTOR_COLUMN)
-        dim = column.type.list_size
-        vectors = column.combine_chunks().flatten().to_numpy().reshape(table.num_rows, dim)
+    vectors = vector_matrix(table.column(VECTOR_COLUMN)) if VECTOR_COLUMN in table.column_names else None
     return [
         ImageRecord(
             id=row["id"],

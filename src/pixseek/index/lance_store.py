@@ -8,15 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import lancedb
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
+from lancedb.index import Bitmap, BTree, LabelList
 from lancedb.query import ColumnOrdering
-from lancedb.table import Table
 
-from pixseek.index.lance_ann import IndexPolicy, vector_index_name
+from pixseek.index.lance_ann import IndexPolicy, ScalarIndexes, unindexed_rows
 from pixseek.index.lance_filters import image_filter_sql, object_filter_sql, sql_string, sql_string_list
+from pixseek.index.lance_journal import WriteJournal
 from pixseek.index.lance_meta import StoreMeta, read_meta, write_meta
+from pixseek.index.lance_query import nearest
 from pixseek.index.lance_schema import (
     IMAGES_TABLE,
     OBJECTS_TABLE,
@@ -45,8 +45,14 @@ from pixseek.models.protocols import PackInfo
 READ_CONSISTENCY = timedelta(seconds=1)
 # Ids per `IN (...)` list, to bound the SQL text of one statement.
 IDS_PER_STATEMENT = 2_000
-IMAGE_SCALAR_INDEXES = {"id": "BTREE", "tags": "LABEL_LIST"}
-OBJECT_SCALAR_INDEXES = {"image_id": "BTREE", "class_name": "BTREE", "tags": "LABEL_LIST"}
+# Built with the ANN index: they serve lookups by id and the filters' pre-filter step.
+IMAGE_SCALAR_INDEXES: ScalarIndexes = {"id": BTree(), "captured_at": BTree(), "tags": LabelList()}
+OBJECT_SCALAR_INDEXES: ScalarIndexes = {
+    "image_id": BTree(),
+    "class_name": Bitmap(),  # few distinct values
+    "captured_at": BTree(),
+    "tags": LabelList(),
+}
 NEWEST_CAPTURE_FIRST = [
     ColumnOrdering(column_name="captured_at", ascending=False, nulls_first=False),
     ColumnOrdering(column_name="ingested_at", ascending=False),
@@ -62,7 +68,8 @@ class LanceStore:
     """Images (one row each, with per-class confidence columns for filtering) and their objects.
 
     The image row is the commit marker: objects are written before it and deleted after it, so a crash
-    leaves at worst objects without an image, which opening the store removes.
+    leaves at worst objects without an image; the write journal names them, and opening the store
+    removes them.
     """
 
     backend = "lancedb"
@@ -83,7 +90,8 @@ class LanceStore:
         self._objects_schema = objects_schema(pack.dim)
         self._images = self._db.create_table(IMAGES_TABLE, schema=self._images_schema, exist_ok=True)
         self._objects = self._db.create_table(OBJECTS_TABLE, schema=self._objects_schema, exist_ok=True)
-        self._delete_orphan_objects()
+        self._journal = WriteJournal(self._path / "journal")
+        self._repair_interrupted_writes()
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -100,12 +108,12 @@ class LanceStore:
             [row for rec, objs in latest.values() for row in object_rows(rec, objs, self._pack.dim)],
             schema=self._objects_schema,
         )
-        with self._write_lock:
+        with self._write_lock, self._journal.writing(list(latest)):
             self._delete_images(sorted(self.existing_ids(list(latest))))
             if object_table.num_rows:
                 self._objects.add(object_table)
             self._images.add(image_table)
-            self._maintain_indexes(force=False)
+            self._maintain_indexes(refresh=False)
 
     def add_arrow(self, images: pa.Table, objects: pa.Table | None = None) -> None:
         """Bulk-load rows already in the tables' schemas (new ids only; for benchmarks and migrations)."""
@@ -113,13 +121,14 @@ class LanceStore:
             if objects is not None and objects.num_rows:
                 self._objects.add(objects.cast(self._objects_schema))
             self._images.add(images.cast(self._images_schema))
-            self._maintain_indexes(force=False)
+            self._maintain_indexes(refresh=False)
 
     def delete(self, image_id: str) -> bool:
         with self._write_lock:
             if not self.existing_ids([image_id]):
                 return False
-            self._delete_images([image_id])
+            with self._journal.writing([image_id]):
+                self._delete_images([image_id])
             return True
 
     def _delete_images(self, image_ids: Sequence[str]) -> None:
@@ -129,23 +138,21 @@ class LanceStore:
         for chunk in _chunks(image_ids):
             self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
 
-    def _delete_orphan_objects(self) -> None:
-        """Remove objects left without their image by a crash between the two tables' writes."""
+    def _repair_interrupted_writes(self) -> None:
+        """Remove the objects that a crashed write left without their image row."""
         with self._write_lock:
-            object_image_ids = pc.unique(self._column(self._objects, "image_id")).to_pylist()
-            if not object_image_ids:
-                return
-            stored = set(self._column(self._images, "id").to_pylist())
-            for chunk in _chunks([i for i in object_image_ids if i not in stored]):
-                self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
+            for image_ids in self._journal.abandoned():
+                orphaned = set(image_ids) - self.existing_ids(image_ids)
+                for chunk in _chunks(sorted(orphaned)):
+                    self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
 
     def optimize(self) -> None:
         with self._write_lock:
-            self._maintain_indexes(force=True)
+            self._maintain_indexes(refresh=True)
 
-    def _maintain_indexes(self, *, force: bool) -> None:
-        self._indexes.maintain(self._images, IMAGE_SCALAR_INDEXES, force=force)
-        self._indexes.maintain(self._objects, OBJECT_SCALAR_INDEXES, force=force)
+    def _maintain_indexes(self, *, refresh: bool) -> None:
+        self._indexes.maintain(self._images, IMAGE_SCALAR_INDEXES, refresh=refresh)
+        self._indexes.maintain(self._objects, OBJECT_SCALAR_INDEXES, refresh=refresh)
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -174,7 +181,7 @@ class LanceStore:
         where = image_filter_sql(flt, self._classes)
         if k <= 0:
             return []
-        rows = self._indexes.vector_query(self._images, vector, k, where, RECORD_COLUMNS)
+        rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
         records = records_from_arrow(rows)
         distances = rows["_distance"].to_pylist()
         return [ImageHit(record, 1.0 - d) for record, d in zip(records, distances, strict=True)]
@@ -183,16 +190,16 @@ class LanceStore:
         where = object_filter_sql(flt, self._classes)
         if k <= 0:
             return []
-        rows = self._indexes.vector_query(self._objects, vector, k, where, ("image_id", "idx")).to_pylist()
-        image_ids = list(dict.fromkeys(row["image_id"] for row in rows))
-        records = {r.id: r for r in self._records_where(f"id IN ({sql_string_list(image_ids)})")}
-        # An object whose image row is missing belongs to an upsert not committed yet: not a hit.
-        return [
-            ObjectHit(records[row["image_id"]], row["idx"], records[row["image_id"]].detections[row["idx"]],
-                      1.0 - row["_distance"])
-            for row in rows
-            if row["image_id"] in records
-        ]
+        rows = nearest(self._objects, vector, k, where, ("image_id", "idx")).to_pylist()
+        records = {r.id: r for r in self._records_of({row["image_id"] for row in rows})}
+        hits = []
+        for row in rows:
+            record = records.get(row["image_id"])
+            if record is None:  # its image row is not written yet: an upsert in progress
+                continue
+            idx = row["idx"]
+            hits.append(ObjectHit(record, idx, record.detections[idx], 1.0 - row["_distance"]))
+        return hits
 
     def list_images(self, k: int, offset: int = 0, flt: ImageFilter = ImageFilter()) -> list[ImageRecord]:
         where = image_filter_sql(flt, self._classes)
@@ -203,30 +210,30 @@ class LanceStore:
             query = query.where(where)
         return records_from_arrow(query.offset(offset).limit(k).to_arrow())
 
-    def _records_where(self, where: str) -> list[ImageRecord]:
-        return records_from_arrow(
-            self._images.search().where(where).select(list(RECORD_COLUMNS)).limit(None).to_arrow()
-        )
-
-    @staticmethod
-    def _column(table: Table, column: str) -> pa.ChunkedArray:
-        return table.search().select([column]).limit(None).to_arrow()[column]
+    def _records_of(self, image_ids: set[str]) -> list[ImageRecord]:
+        records = []
+        for chunk in _chunks(sorted(image_ids)):
+            query = self._images.search().where(f"id IN ({sql_string_list(chunk)})")
+            records += records_from_arrow(query.select(list(RECORD_COLUMNS)).limit(len(chunk)).to_arrow())
+        return records
 
     def info(self) -> StoreInfo:
+        images, objects = self._images.count_rows(), self._objects.count_rows()
+        unindexed_images, unindexed_objects = unindexed_rows(self._images), unindexed_rows(self._objects)
         return StoreInfo(
             backend=self.backend,
             location=str(self._path),
             model_id=self._pack.model_id,
             dim=self._pack.dim,
-            images=self._images.count_rows(),
-            objects=self._objects.count_rows(),
-            indexed=vector_index_name(self._images) is not None,
-            extra={"objects_indexed": vector_index_name(self._objects) is not None},
+            images=images,
+            objects=objects,
+            indexed=unindexed_images is not None,
+            extra={
+                "objects_indexed": unindexed_objects is not None,
+                "unindexed_images": images if unindexed_images is None else unindexed_images,
+                "unindexed_objects": objects if unindexed_objects is None else unindexed_objects,
+            },
         )
 
     def close(self) -> None:
         """Nothing to flush: every write is committed when it returns."""
-
-
-def _unit(vector: Vector) -> Vector:
-    return np.asarray(vector, dtype=np.float32)

@@ -14,6 +14,7 @@ from opensearchpy import OpenSearch, helpers
 from opensearchpy.exceptions import NotFoundError, RequestError
 
 from pixseek.index.opensearch_mapping import (
+    VECTOR_FIELDS,
     ClassFields,
     HnswParams,
     check_meta,
@@ -76,12 +77,23 @@ class OpenSearchStore:
         m: int = 16,
         refresh: str = "wait_for",
         timeout_s: float = 30.0,
+        open_alias: bool = True,
     ) -> None:
+        """`open_alias=False` skips creating and checking the alias: for `for_pack` (see there)."""
         self._url, self.alias, self._pack = url, index_name, pack
         self._hnsw = HnswParams(m=m, ef_construction=ef_construction)
         self._classes = ClassFields(pack.class_names)
         # "wait_for": an upsert returns once its documents are searchable, without forcing a refresh.
         self._refresh = refresh
+        self._options: dict[str, Any] = {
+            "http_auth": http_auth,
+            "verify_certs": verify_certs,
+            "ca_certs": ca_certs,
+            "ef_construction": ef_construction,
+            "m": m,
+            "refresh": refresh,
+            "timeout_s": timeout_s,
+        }
         self._client = OpenSearch(
             hosts=[url],
             http_auth=http_auth,
@@ -91,7 +103,18 @@ class OpenSearchStore:
             max_retries=3,
             retry_on_timeout=True,
         )
-        self._open_or_create()
+        if open_alias:
+            self._open_or_create()
+
+    def for_pack(self, pack: PackInfo, refresh: str | None = None) -> OpenSearchStore:
+        """A store on the same cluster and alias for another pack, to build a version and swap it in.
+
+        It neither creates nor checks the alias, which still serves the old pack's index: use it only
+        for `create_version`, `existing_ids_in`, `upsert_into` and `swap_alias` until the swap.
+        `refresh` overrides the write refresh policy ("false" for a bulk build: the swap refreshes).
+        """
+        options = {**self._options, "refresh": refresh or self._refresh}
+        return OpenSearchStore(self._url, self.alias, pack, open_alias=False, **options)
 
     # -- index and alias ------------------------------------------------------------------------------
 
@@ -122,11 +145,29 @@ class OpenSearchStore:
         except NotFoundError:
             return []
 
-    def create_version(self, version: int) -> str:
-        """Create `<name>-v<version>` with this store's mapping, outside the alias (to fill, then swap)."""
+    def current_version(self) -> int:
+        """The highest version number among the indices the alias points at (0: no alias yet)."""
+        prefix = f"{self.alias}-v"
+        versions = [name.removeprefix(prefix) for name in self.current_indices()]
+        return max((int(v) for v in versions if v.isdigit()), default=0)
+
+    def create_version(self, version: int, *, exist_ok: bool = False) -> str:
+        """Create `<name>-v<version>` with this store's mapping, outside the alias (to fill, then swap).
+
+        `exist_ok`: an existing index of this pack is reused (a resumed re-index); of another, refused.
+        """
         name = self.physical_index(version)
+        if exist_ok and self._client.indices.exists(index=name):
+            self._check_meta(name)
+            return name
         self._client.indices.create(index=name, body=index_body(self._pack, self._hnsw, self._classes))
         return name
+
+    def delete_index(self, index: str) -> None:
+        """Delete a physical index the alias has left (after a swap); the live one is refused."""
+        if index in self.current_indices() or index == self.alias:
+            raise ValueError(f"index {index!r} is live behind alias {self.alias!r}; swap away from it first")
+        self._client.indices.delete(index=index)
 
     def swap_alias(self, new_index: str) -> list[str]:
         """Point the alias at `new_index` in one atomic `_aliases` call; returns the indices it left.
@@ -135,6 +176,7 @@ class OpenSearchStore:
         The old indices are kept: delete them once the new one has proved itself.
         """
         self._check_meta(new_index)
+        self._client.indices.refresh(index=new_index)  # readers must find every document written to it
         old = [name for name in self.current_indices() if name != new_index]
         actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
         actions.append({"add": {"index": new_index, "alias": self.alias}})
@@ -199,13 +241,29 @@ class OpenSearchStore:
         return record_from_source(found["_source"]) if found.get("found") else None
 
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
+        return self.existing_ids_in(self.alias, image_ids)
+
+    def existing_ids_in(self, index: str, image_ids: Sequence[str]) -> set[str]:
+        """The ids among `image_ids` stored in `index` (the alias, or a version being filled)."""
         unique = list(dict.fromkeys(image_ids))
         found: set[str] = set()
         for start in range(0, len(unique), IDS_PER_MGET):
             chunk = unique[start : start + IDS_PER_MGET]
-            docs = self._client.mget(index=self.alias, body={"ids": chunk}, _source=False)["docs"]
+            docs = self._client.mget(index=index, body={"ids": chunk}, _source=False)["docs"]
             found.update(doc["_id"] for doc in docs if doc.get("found"))
         return found
+
+    def scan_records(self, batch_size: int = 1_000) -> Iterator[list[ImageRecord]]:
+        """Every stored image (without vectors), in batches, via a scroll: no 10,000-hit window."""
+        body = {"query": {"match_all": {}}, "_source": {"excludes": [*VECTOR_FIELDS, "objects"]}}
+        batch: list[ImageRecord] = []
+        for hit in helpers.scan(self._client, query=body, index=self.alias, size=batch_size):
+            batch.append(record_from_source(hit["_source"]))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def count(self) -> int:
         return int(self._client.count(index=self.alias)["count"])  # top-level documents: images
