@@ -111,7 +111,9 @@ def stored_count(db: Path) -> int:
         return 0
 
 
-def test_bad_files_are_listed_and_the_exit_code_is_zero(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_bad_files_are_listed_and_the_exit_code_is_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     folder = tmp_path / "bad"
     folder.mkdir()
     for name, data in bad_image_files().items():

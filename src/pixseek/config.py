@@ -46,7 +46,8 @@ class Settings(BaseSettings):
 
     # Search
     text_cache_size: int = Field(default=1024, ge=0)
-    max_k: int = Field(default=1000, ge=1)
+    # Sorting by date orders this many best-scoring matches (k itself is capped at 1000 by the API).
+    date_sort_pool: int = Field(default=1000, ge=1, le=10_000)
     max_query_chars: int = Field(default=1000, ge=1)
 
     # API

@@ -29,7 +29,7 @@ class Engine:
             self.cache,
             settings.max_image_pixels,
             max_query_chars=settings.max_query_chars,
-            date_pool=settings.max_k,
+            date_pool=settings.date_sort_pool,
         )
 
     @classmethod

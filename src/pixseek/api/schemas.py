@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pixseek.index.protocol import ImageHit, ImageRecord, ObjectHit
 from pixseek.models.types import Detection
@@ -61,6 +61,16 @@ class ImageDetail(ImageSummary):
 
 
 # --- search requests ------------------------------------------------------------------------
+def _not_a_number(value: object) -> object:
+    # Pydantic would read a number as a Unix timestamp; the schema (and the docs) say a date string.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("expected a date (YYYY-MM-DD) or a date-time string, not a number")
+    return value
+
+
+DateBound = Annotated[date | datetime | None, BeforeValidator(_not_a_number)]
+
+
 class PagingFields(BaseModel):
     k: int = Field(20, ge=1, le=MAX_K, description="results to return")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="results to skip (offset + k <= 10000)")
@@ -73,8 +83,8 @@ class FilterFields(BaseModel):
 
     text_query: str = Field(min_length=1, max_length=10_000, description="what to look for, in words")
     yolo_classes: list[str] | None = Field(None, max_length=80, description="detected classes (COCO names)")
-    date_from: date | datetime | None = Field(None, description="capture date from (inclusive)")
-    date_to: date | datetime | None = Field(None, description="capture date to (a bare date: whole day)")
+    date_from: DateBound = Field(None, description="capture date from (inclusive)")
+    date_to: DateBound = Field(None, description="capture date to (a bare date: whole day)")
     tags: list[str] | None = Field(None, max_length=100, description="any of these tags")
 
 
