@@ -25,5 +25,7 @@ def open_store(settings: Settings, pack: PackInfo) -> Store:
             ca_certs=settings.opensearch_ca_certs,
         )
     from pixseek.index.lance_store import LanceStore
+    from pixseek.index.lance_versions import POINTER
 
-    return LanceStore(settings.db / "lance", pack, ann_threshold=settings.ann_threshold)
+    # Resolved: a process stays on the version it opened when `pixseek reindex` switches the pointer.
+    return LanceStore((settings.db / POINTER).resolve(), pack, ann_threshold=settings.ann_threshold)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pixseek.index.lance_meta import META_FILE
 
-POINTER = "lance"  # the folder `index.factory.open_store` opens under the db folder
+POINTER = "lance"  # the store folder (or symlink to the live version) under the db folder
 SWITCH = ".lance-switch"  # the new symlink, made beside the pointer and renamed over it
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
