@@ -1,0 +1,239 @@
+"""GPU throughput of the production architectures in PyTorch: detect + embed images/s, text query.
+
+    python benchmarks/gpu_torch.py [--batches 1,2,4,...,128] [--objects 5] [--out results.json]
+
+Runs where ONNX Runtime's CUDA/TensorRT providers are not installed but PyTorch is (as on the
+lent GPU machines here). Weights are random (open_clip `MobileCLIP2-S2` pretrained=None and
+ultralytics `yolo11s.yaml`): speed does not depend on them. Per batch of JPEGs: nvJPEG decode on the
+GPU, letterbox to 640, YOLO11s forward (fp16), class-wise NMS, `--objects` boxes kept per image,
+crops cut with roi_align to the CLIP image size, one MobileCLIP2 image-tower pass over images +
+crops (fp16), L2-normalize. Text query: tokenize + text tower (fp16) + cosine top-10 over 1M stored
+vectors on the GPU, end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision.io import decode_jpeg
+from torchvision.ops import batched_nms, roi_align
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine_info, percentiles_ms
+
+DETECT_SIZE = 640
+
+
+def sample_jpegs(count: int) -> list[torch.Tensor]:
+    """`count` distinct 640x480 JPEGs made from random-textured gradients (no files needed)."""
+    rng = np.random.default_rng(0)
+    jpegs = []
+    for _ in range(count):
+        base = np.linspace(0, 255, 640, dtype=np.float32)[None, :, None]
+        pixels = np.clip(base + rng.normal(0, 40, (480, 640, 3)), 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
+        jpegs.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
+    return jpegs
+
+
+def build_models(device: torch.device) -> tuple[Any, Any, Any, int]:
+    import open_clip
+    from timm.utils.model import reparameterize_model
+    from ultralytics import YOLO
+
+    clip, _, _ = open_clip.create_model_and_transforms("MobileCLIP2-S2", pretrained=None)
+    clip = reparameterize_model(clip.eval())  # inference form of the multi-branch blocks, as exported
+    # channels_last lets cuDNN pick tensor-core kernels for the convolutions of both models.
+    clip = clip.to(device, memory_format=torch.channels_last).half().eval()
+    tokenizer = open_clip.get_tokenizer("MobileCLIP2-S2")
+    yolo = YOLO("yolo11s.yaml").model.fuse(verbose=False)  # conv+batch-norm folded, as exported
+    yolo = yolo.to(device, memory_format=torch.channels_last).half().eval()
+    image_size = int(clip.visual.image_size[0] if hasattr(clip.visual, "image_size") else 256)
+    return clip, tokenizer, yolo, image_size
+
+
+def letterbox_batch(images: list[torch.Tensor]) -> torch.Tensor:
+    """uint8 CHW images -> float16 (n, 3, 640, 640) in 0..1, aspect kept, grey padding.
+
+    Images of one size are resized in one call, so a batch costs one kernel launch per distinct size.
+    """
+    out = torch.full((len(images), 3, DETECT_SIZE, DETECT_SIZE), 114 / 255, device=images[0].device,
+                     dtype=torch.float16)  # fmt: skip
+    by_shape: dict[tuple[int, int], list[int]] = {}
+    for i, image in enumerate(images):
+        by_shape.setdefault((image.shape[1], image.shape[2]), []).append(i)
+    for (h, w), indices in by_shape.items():
+        scale = DETECT_SIZE / max(h, w)
+        nh, nw = round(h * scale), round(w * scale)
+        group = torch.stack([images[i] for i in indices]).half() / 255
+        resized = F.interpolate(group, size=(nh, nw), mode="bilinear", align_corners=False)
+        top, left = (DETECT_SIZE - nh) // 2, (DETECT_SIZE - nw) // 2
+        out[indices, :, top : top + nh, left : left + nw] = resized
+    return out
+
+
+def top_boxes(raw: torch.Tensor, objects: int) -> torch.Tensor:
+    """YOLO11 output (n, 84, anchors) -> (n*objects, 5) rows (batch index, x1, y1, x2, y2).
+
+    One class-wise NMS over the whole batch (ids offset per image), then the best `objects` boxes of
+    each image; images with fewer (random weights find little) get centre boxes, so every image
+    costs the same number of crops.
+    """
+    n = raw.shape[0]
+    predictions = raw.float().transpose(1, 2)  # (n, anchors, 84)
+    scores, classes = predictions[..., 4:].max(dim=2)  # (n, anchors)
+    top_scores, top_idx = scores.topk(min(300, scores.shape[1]), dim=1)  # (n, 300)
+    picked = predictions.gather(1, top_idx[..., None].expand(-1, -1, 4))  # (n, 300, 4) cx, cy, w, h
+    cx, cy, w, h = picked.unbind(-1)
+    boxes = torch.stack((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), dim=-1).clamp(0, DETECT_SIZE)
+    image_of = torch.arange(n, device=raw.device)[:, None].expand_as(top_scores)
+    groups = image_of * 1000 + classes.gather(1, top_idx)
+    keep = batched_nms(boxes.reshape(-1, 4), top_scores.reshape(-1), groups.reshape(-1), 0.45)
+    kept_image = image_of.reshape(-1)[keep]
+    order = torch.sort(kept_image, stable=True).indices  # by image, best score first within each
+    keep, kept_image = keep[order], kept_image[order]
+    first = torch.searchsorted(kept_image, torch.arange(n, device=raw.device))
+    rank = torch.arange(len(keep), device=raw.device) - first[kept_image]
+    chosen = torch.tensor([160.0, 160.0, 480.0, 480.0], device=raw.device).repeat(n, objects, 1)
+    within = rank < objects
+    chosen[kept_image[within], rank[within]] = boxes.reshape(-1, 4)[keep[within]]
+    index_column = torch.arange(n, device=raw.device, dtype=torch.float32).repeat_interleave(objects)
+    return torch.cat((index_column[:, None], chosen.reshape(-1, 4)), dim=1)
+
+
+@torch.inference_mode()
+def analyze(
+    batch: list[torch.Tensor], clip: Any, yolo: Any, image_size: int, objects: int, device: torch.device
+) -> torch.Tensor:
+    decoded = decode_jpeg(batch, device=device)
+    letterboxed = letterbox_batch(decoded).contiguous(memory_format=torch.channels_last)
+    raw = yolo(letterboxed)
+    raw = raw[0] if isinstance(raw, (list, tuple)) else raw
+    boxes = top_boxes(raw, objects).to(letterboxed.dtype)
+    crops = roi_align(letterboxed, boxes, output_size=(image_size, image_size), aligned=True)
+    whole = F.interpolate(letterboxed, size=(image_size, image_size), mode="bilinear", align_corners=False)
+    vectors = clip.encode_image(torch.cat((whole, crops)))
+    return F.normalize(vectors.float(), dim=-1)
+
+
+@torch.inference_mode()
+def stage_breakdown(batch: list[torch.Tensor], clip: Any, yolo: Any, image_size: int, objects: int,
+                    device: torch.device, repeats: int = 5) -> dict[str, float]:  # fmt: skip
+    """Milliseconds per stage for one batch (synchronized between stages, so a little pessimistic)."""
+    totals: dict[str, float] = {}
+
+    def mark(name: str, started: float) -> float:
+        torch.cuda.synchronize()
+        now = time.perf_counter()
+        totals[name] = totals.get(name, 0.0) + (now - started) * 1000 / repeats
+        return now
+
+    for _ in range(repeats):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        decoded = decode_jpeg(batch, device=device)
+        t = mark("decode_jpeg", t)
+        letterboxed = letterbox_batch(decoded).contiguous(memory_format=torch.channels_last)
+        t = mark("letterbox", t)
+        raw = yolo(letterboxed)
+        raw = raw[0] if isinstance(raw, (list, tuple)) else raw
+        t = mark("yolo", t)
+        boxes = top_boxes(raw, objects).to(letterboxed.dtype)
+        t = mark("nms_topk", t)
+        crops = roi_align(letterboxed, boxes, output_size=(image_size, image_size), aligned=True)
+        whole = F.interpolate(
+            letterboxed, size=(image_size, image_size), mode="bilinear", align_corners=False
+        )
+        t = mark("crops", t)
+        clip.encode_image(torch.cat((whole, crops)))
+        mark("clip_image_tower", t)
+    return {name: round(ms, 2) for name, ms in totals.items()}
+
+
+def time_batches(
+    args: argparse.Namespace, clip: Any, yolo: Any, image_size: int, device: torch.device
+) -> list[dict[str, Any]]:
+    jpegs = sample_jpegs(max(args.batches))
+    results = []
+    for batch_size in args.batches:
+        batch = jpegs[:batch_size]
+        for _ in range(3):
+            analyze(batch, clip, yolo, image_size, args.objects, device)
+        torch.cuda.synchronize()
+        runs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < args.seconds:
+            analyze(batch, clip, yolo, image_size, args.objects, device)
+            runs += 1
+        torch.cuda.synchronize()
+        elapsed = time.perf_counter() - started
+        results.append({"batch": batch_size, "images_per_s": round(runs * batch_size / elapsed, 1),
+                        "ms_per_batch": round(elapsed * 1000 / runs, 2)})  # fmt: skip
+        print(results[-1], flush=True)
+    return results
+
+
+@torch.inference_mode()
+def time_text_queries(clip: Any, tokenizer: Any, device: torch.device, stored: int) -> dict[str, Any]:
+    dim = clip.text_projection.shape[1] if hasattr(clip, "text_projection") else 512
+    store = F.normalize(torch.randn(stored, dim, device=device, dtype=torch.float16), dim=-1)
+    queries = [f"a photo of a {word} on a table" for word in ("cat", "dog", "cup", "bus", "bike")] * 40
+    latencies = []
+    for i, query in enumerate(queries):
+        started = time.perf_counter()
+        tokens = tokenizer([query]).to(device)
+        vector = F.normalize(clip.encode_text(tokens).half(), dim=-1)
+        _scores, ids = (store @ vector[0]).topk(10)
+        ids.cpu()
+        if i >= 10:  # warm-up excluded
+            latencies.append(time.perf_counter() - started)
+    return {"stored_vectors": stored, **percentiles_ms(latencies)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batches", default="1,2,4,8,16,32,64,128")
+    parser.add_argument("--objects", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--stored", type=int, default=1_000_000)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "gpu_torch.json")
+    args = parser.parse_args()
+    args.batches = [int(b) for b in args.batches.split(",")]
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    device = torch.device("cuda")
+    torch.backends.cudnn.benchmark = True
+    clip, tokenizer, yolo, image_size = build_models(device)
+    figures = {
+        "benchmark": "gpu_torch",
+        "command": "python " + " ".join(sys.argv),
+        "machine": {
+            **machine_info(),
+            "gpu": torch.cuda.get_device_name(0),
+            "torch": torch.__version__,
+        },
+        "models": "MobileCLIP2-S2 + YOLO11s, random weights, fp16",
+        "objects_per_image": args.objects,
+        "detect_embed": time_batches(args, clip, yolo, image_size, device),
+        "stage_ms_at_batch_64": stage_breakdown(
+            sample_jpegs(64), clip, yolo, image_size, args.objects, device
+        ),
+        "text_query_end_to_end": time_text_queries(clip, tokenizer, device, args.stored),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

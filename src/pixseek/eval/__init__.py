@@ -1,0 +1,1 @@
+"""Quality evaluation: caption retrieval recall and zero-shot classification accuracy of a model pack."""
