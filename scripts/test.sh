@@ -2,7 +2,7 @@
 # The test command: lint, type check, then the test-suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check src tests benchmarks
-.venv/bin/ruff format --check src tests benchmarks
+.venv/bin/ruff check src tests benchmarks scripts notebooks
+.venv/bin/ruff format --check src tests benchmarks scripts notebooks
 .venv/bin/mypy
 .venv/bin/pytest "$@"

@@ -140,3 +140,13 @@ def test_search_with_unknown_class_is_a_clear_error(tmp_path: Path, capsys: pyte
     code = main(["search", "x", "--classes", "unicorn", "--db", str(tmp_path / "db")])
     assert code == 2
     assert "unicorn" in capsys.readouterr().err
+
+
+def test_unreachable_opensearch_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PIXSEEK_STORE", "opensearch")
+    monkeypatch.setenv("PIXSEEK_OPENSEARCH_URL", "http://127.0.0.1:9")  # nothing listens on port 9
+    code = main(["info", "--db", str(tmp_path / "db")])
+    assert code == 3
+    assert "OpenSearch at http://127.0.0.1:9 is unreachable" in capsys.readouterr().err

@@ -11,6 +11,7 @@ from pathlib import Path
 from pixseek.cli import output
 from pixseek.cli.common import add_common_options, fail, print_json, settings_from_args
 from pixseek.engine import Engine
+from pixseek.errors import BackendUnavailable
 from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter
 from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.folder import FolderReport, find_images, index_paths
@@ -70,6 +71,8 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         return func(args)
     except ModelMismatchError as exc:
         return fail(str(exc))
+    except BackendUnavailable as exc:
+        return fail(str(exc), code=3)
     except (ValueError, FileNotFoundError, ImageDecodeError) as exc:
         return fail(str(exc))
 

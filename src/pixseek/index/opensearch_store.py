@@ -11,8 +11,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from opensearchpy import OpenSearch, helpers
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import NotFoundError, RequestError
 
+from pixseek.errors import BackendUnavailable
 from pixseek.index.opensearch_mapping import (
     VECTOR_FIELDS,
     ClassFields,
@@ -104,7 +106,13 @@ class OpenSearchStore:
             retry_on_timeout=True,
         )
         if open_alias:
-            self._open_or_create()
+            try:
+                self._open_or_create()
+            except OpenSearchConnectionError as exc:
+                raise BackendUnavailable(
+                    f"OpenSearch at {url} is unreachable ({exc.error}); check PIXSEEK_OPENSEARCH_URL "
+                    "and that the cluster is up"
+                ) from exc
 
     def for_pack(self, pack: PackInfo, refresh: str | None = None) -> OpenSearchStore:
         """A store on the same cluster and alias for another pack, to build a version and swap it in.

@@ -14,8 +14,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
 
 from pixseek.config import Settings
+from pixseek.errors import BackendUnavailable
 from pixseek.models.clip_tokenizer import ClipTokenizer
 from pixseek.models.model_inputs import embedder_input
 from pixseek.models.onnx_pack import pack_info, tokenizer_for
@@ -36,6 +38,16 @@ class TritonModels:
 
     def __init__(self, url: str, timeout_s: float = 120.0) -> None:
         self.client = grpcclient.InferenceServerClient(url=url)
+        try:
+            ready = self.client.is_server_ready()
+        except InferenceServerException as exc:
+            ready, reason = False, str(exc)
+        else:
+            reason = "the server is up but its models are not ready"
+        if not ready:
+            raise BackendUnavailable(
+                f"Triton at {url} is not ready ({reason}); check PIXSEEK_TRITON_URL and the server's log"
+            )
         self.url = url
         self.timeout_s = timeout_s
         self._max_batch: dict[str, int] = {}
