@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from ftfy import fix_text
 
 START_TOKEN = "<start_of_text>"
 END_TOKEN = "<end_of_text>"
@@ -26,13 +27,6 @@ _MERGE_COUNT = 49152 - 256 - 2
 # Contractions the CLIP pattern splits off, in the order its alternation tries them.
 _CONTRACTIONS = ("'s", "'t", "'re", "'ve", "'m", "'ll", "'d")
 _END_OF_WORD = "</w>"
-
-try:  # ftfy repairs mojibake; without it only that repair is skipped (open_clip requires it)
-    from ftfy import fix_text as _fix_text
-except ImportError:  # pragma: no cover - depends on the environment
-
-    def _fix_text(text: str) -> str:
-        return text
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +46,7 @@ def byte_to_unicode() -> dict[int, str]:
 
 
 def clean_text(text: str, lowercase: bool = True) -> str:
-    text = html.unescape(html.unescape(_fix_text(text))).strip()
+    text = html.unescape(html.unescape(fix_text(text))).strip()
     text = " ".join(text.split())
     return text.lower() if lowercase else text
 
