@@ -33,6 +33,19 @@ def served_per_worker(metrics_dir: Path) -> dict[int, float]:
     return served
 
 
+def settled_total(metrics_dir: Path) -> float:
+    """The "/" count once two readings 0.5 s apart agree: the middleware counts a request after its
+    response is sent, so the readiness probe's own count can land just after the probe returns."""
+    previous = -1.0
+    for _ in range(20):
+        total = sum(served_per_worker(metrics_dir).values())
+        if total == previous:
+            return total
+        previous = total
+        time.sleep(0.5)
+    return previous
+
+
 def fresh_connection_get(url: str) -> int:
     """The status of a GET on a new connection (0 when it fails), so any worker may accept it."""
     try:
