@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from pixseek.config import Settings
 from pixseek.models.coco import COCO_CLASSES
-from pixseek.models.loader import PackUnavailable, load_pack
+from pixseek.models.loader import load_pack
 from pixseek.models.protocols import ModelPack
 from pixseek.models.starter.assets import ModelFilesMissing, ModelWheel
 from pixseek.models.starter.pack import StarterPack
@@ -39,20 +38,14 @@ def test_load_pack_builds_the_starter_pack_from_settings(tmp_path: Path) -> None
     assert not (tmp_path / "cache").exists()  # construction loads nothing and writes nothing
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pixseek.models.onnx_pack") is not None, reason="the ONNX backend exists"
-)
-def test_a_pack_directory_without_the_onnx_backend_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PackUnavailable, match="onnx_pack"):
+def test_a_folder_that_is_no_model_pack_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"pack\.json not found: not an exported pixseek model pack"):
         load_pack(Settings(db=tmp_path, models=str(tmp_path / "pack")))
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("pixseek.models.triton_pack") is not None, reason="the Triton backend exists"
-)
-def test_triton_without_its_backend_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(PackUnavailable, match="triton_pack"):
-        load_pack(Settings(db=tmp_path, inference="triton"))
+def test_triton_needs_the_pack_directory_it_serves(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not an exported pixseek model pack"):
+        load_pack(Settings(db=tmp_path, inference="triton", models=str(tmp_path / "pack")))
 
 
 def test_a_missing_model_wheel_names_the_package_to_install() -> None:
