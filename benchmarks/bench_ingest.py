@@ -1,53 +1,39 @@
-"""Ingest throughput: per-stage split, and the batched pipeline against a naive sequential loop.
+"""Ingest throughput: the pipeline against a naive sequential loop, side by side, with a stage split.
 
-    python benchmarks/bench_ingest.py [--images 48] [--pack starter|DIR]
+    python benchmarks/bench_ingest.py [--images 32] [--rounds 3] [--pack starter|DIR] [--min-objects K]
 
-Both runs use the same pack and the same generated images (random crops of the package-shipped
-samples, re-encoded as JPEG so every file has its own content hash), each into a fresh store.
+Variants, each into a fresh store, over the same generated images and the same pack object:
+  naive        decode -> detect -> embed the image, then each crop one at a time -> one write per image
+  pipeline_w1  the pipeline with one analysis worker (one analyze call per batch: the earlier design)
+  pipeline     the pipeline as shipped (one analysis worker per core)
+Rounds rotate the order of the variants and ratios are taken within a round, because the machine
+is shared: the load average is recorded before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Stopwatch, write_result
+from ingest_support import load_average, make_images, padded_pack
 from pixseek.config import Settings
 from pixseek.engine import Engine
 from pixseek.index.protocol import ImageRecord, ObjectRecord
 from pixseek.ingest.decode import decode_image
-from pixseek.ingest.folder import find_images, index_paths
-from pixseek.ingest.pipeline import content_id
+from pixseek.ingest.folder import index_paths
+from pixseek.ingest.pipeline import Ingestor, content_id
 from pixseek.models.loader import load_pack
 from pixseek.models.preprocess import crop_with_context
 from pixseek.models.protocols import ModelPack
-from pixseek.samples import sample_images
 
-
-def make_images(folder: Path, count: int, seed: int = 0) -> list[Path]:
-    rng = np.random.default_rng(seed)
-    sources = [Image.open(p).convert("RGB") for p in sample_images()]
-    paths = []
-    for n in range(count):
-        source = sources[n % len(sources)]
-        w, h = source.size
-        scale = rng.uniform(0.7, 1.0)
-        cw, ch = int(w * scale), int(h * scale)
-        x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        crop = source.crop((x, y, x + cw, y + ch))
-        crop.thumbnail((800, 800))
-        path = folder / f"img{n:05d}.jpg"
-        crop.save(path, quality=90)
-        paths.append(path)
-    return paths
+VARIANTS = ("naive", "pipeline_w1", "pipeline")
 
 
 def naive_ingest(engine: Engine, paths: list[Path]) -> dict[str, float]:
@@ -80,53 +66,90 @@ def naive_ingest(engine: Engine, paths: list[Path]) -> dict[str, float]:
     return stages
 
 
-def run(pack: ModelPack, paths: list[Path], workdir: Path, batch_size: int) -> dict[str, object]:
-    naive_engine = Engine.open(Settings(db=workdir / "naive"), pack=pack)
-    with Stopwatch() as naive_clock:
-        stages = naive_ingest(naive_engine, paths)
-    objects = naive_engine.store.info().objects
-    naive_engine.close()
-
-    engine = Engine.open(Settings(db=workdir / "pipeline"), pack=pack)
-    with Stopwatch() as pipeline_clock:
-        report = index_paths(
-            engine.ingestor, find_images(paths[0].parent), batch_size=batch_size, progress=False
-        )
-    assert report.indexed == len(paths), report
-    times = engine.ingestor.times
+def run_variant(variant: str, pack: ModelPack, paths: list[Path], db: Path, batch: int) -> dict[str, object]:
+    engine = Engine.open(Settings(db=db), pack=pack)
+    workers = 1 if variant == "pipeline_w1" else None
+    ingestor = Ingestor(
+        pack, engine.store, engine.media, engine.settings.max_image_pixels, analyze_workers=workers
+    )
+    cpu0 = time.process_time()
+    with Stopwatch() as clock:
+        if variant == "naive":
+            split = {k: round(v * 1000 / len(paths), 2) for k, v in naive_ingest(engine, paths).items()}
+        else:
+            report = index_paths(ingestor, paths, batch_size=batch, progress=False)
+            assert report.indexed == len(paths), report
+            t = ingestor.times
+            split = {"read_decode (overlapped)": round(t.read_decode * 1000 / len(paths), 2),
+                     "detect+embed": round(t.analyze * 1000 / len(paths), 2),
+                     "write": round(t.write * 1000 / len(paths), 2)}  # fmt: skip
+    cpu = time.process_time() - cpu0
+    objects = engine.store.info().objects
+    ingestor.close()
     engine.close()
+    return {"seconds": clock.seconds, "cpu_seconds": cpu, "objects": objects, "stage_ms_per_image": split}
 
-    n = len(paths)
-    naive_ips, pipeline_ips = n / naive_clock.seconds, n / pipeline_clock.seconds
-    return {
-        "images": n,
-        "objects": objects,
-        "batch_size": batch_size,
-        "naive": {"images_per_s": round(naive_ips, 2),
-                  "stage_ms_per_image": {k: round(v * 1000 / n, 2) for k, v in stages.items()}},
-        "pipeline": {"images_per_s": round(pipeline_ips, 2),
-                     "stage_seconds": {"read_decode (overlapped)": round(times.read_decode, 2),
-                                       "detect+embed": round(times.analyze, 2),
-                                       "write": round(times.write, 2)}},
-        "speedup_pipeline_over_naive": round(pipeline_ips / naive_ips, 2),
-    }  # fmt: skip
+
+def summarize(rounds: list[dict[str, dict[str, object]]], n: int) -> dict[str, object]:
+    def median(variant: str, key: str) -> float:
+        return statistics.median(float(r[variant][key]) for r in rounds)  # type: ignore[arg-type]
+
+    out: dict[str, object] = {}
+    for variant in VARIANTS:
+        seconds = median(variant, "seconds")
+        out[variant] = {
+            "images_per_s": round(n / seconds, 2),
+            "cpu_ms_per_image": round(median(variant, "cpu_seconds") * 1000 / n, 1),
+            "cores_busy": round(median(variant, "cpu_seconds") / seconds, 2),
+            "stage_ms_per_image (last round)": rounds[-1][variant]["stage_ms_per_image"],
+        }
+    for variant in VARIANTS[1:]:
+        ratios = [float(r["naive"]["seconds"]) / float(r[variant]["seconds"]) for r in rounds]  # type: ignore[arg-type]
+        out[f"speedup_{variant}_over_naive"] = {"median": round(statistics.median(ratios), 2),
+                                                "per_round": [round(x, 2) for x in ratios]}  # fmt: skip
+    return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--images", type=int, default=48)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--images", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pack", default="starter")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--min-objects", type=int, default=0, help="pad detections (random-weight packs)")
     parser.add_argument("--name", default=None, help="results file name (default ingest_<pack>)")
     args = parser.parse_args()
     pack = load_pack(Settings(models=args.pack))
+    if args.min_objects:
+        pack = padded_pack(pack, args.min_objects)
     pack.warmup()
+    load_before = load_average()
+    rounds: list[dict[str, dict[str, object]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         (workdir / "images").mkdir()
         paths = make_images(workdir / "images", args.images)
-        figures = run(pack, paths, workdir, args.batch_size)
-    figures["pack"] = pack.info.model_id
+        for number in range(args.rounds):
+            order = VARIANTS[number % 3 :] + VARIANTS[: number % 3]
+            done = {v: run_variant(v, pack, paths, workdir / f"{v}-{number}", args.batch_size) for v in order}
+            rounds.append(done)
+            print(
+                f"round {number}: " + ", ".join(f"{v} {done[v]['seconds']:.1f}s" for v in VARIANTS),
+                flush=True,
+            )
+    figures: dict[str, object] = {
+        "pack": pack.info.model_id,
+        "images": args.images,
+        "objects": rounds[-1]["naive"]["objects"],
+        "padded_to_min_objects": args.min_objects,
+        "batch_size": args.batch_size,
+        "rounds": args.rounds,
+        "load_average_before": load_before,
+        "load_average_after": load_average(),
+        **summarize(rounds, args.images),
+    }
     name = args.name or f"ingest_{'starter' if args.pack == 'starter' else Path(args.pack).name}"
     print(write_result(name, figures).read_text())
 

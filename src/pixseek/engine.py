@@ -21,7 +21,11 @@ class Engine:
         self.pack = pack
         self.store = store
         self.media = MediaStore(settings.db / "media")
-        self.ingestor = Ingestor(pack, store, self.media, settings.max_image_pixels)
+        # One analysis shard per core suits CPU models; a GPU or Triton wants whole batches.
+        on_accelerator = settings.inference == "triton" or settings.onnx_providers == "cuda"
+        self.ingestor = Ingestor(
+            pack, store, self.media, settings.max_image_pixels, analyze_workers=1 if on_accelerator else None
+        )
         self.cache = TextEmbeddingCache(settings.text_cache_size)
         self.search = SearchService(
             pack,

@@ -39,15 +39,15 @@ def quantize_pack(
     op_types: Sequence[str] = DEFAULT_OP_TYPES,
 ) -> list[str]:
     """Write an int8 copy of the pack at `source` into `out` (which must not exist yet)."""
-    from onnxruntime import __version__ as ort_version
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     unknown = sorted(set(graphs) - set(QUANTIZABLE))
-    if unknown:
-        raise ValueError(f"cannot quantize {unknown}: choose from {', '.join(QUANTIZABLE)}")
+    if unknown or not graphs:
+        raise ValueError(f"cannot quantize {unknown or 'nothing'}: choose from {', '.join(QUANTIZABLE)}")
     if out.exists():
         raise ValueError(f"{out} exists: choose a new directory for the int8 pack")
     files = ModelPackFiles(source)
+    from onnxruntime import __version__ as ort_version
+    from onnxruntime.quantization import QuantType, quantize_dynamic  # imports onnx
+
     _link_tree(source, out)
     copy = ModelPackFiles(out)
     ops = "/".join(op_types)

@@ -1,7 +1,9 @@
 """The ingest pipeline: hash -> skip known -> decode -> detect + embed (batched) -> write.
 
 `prepare` (I/O and decode, thread-parallel) and `commit` (models and store) are separate so a
-caller can decode the next batch while the models work on this one.
+caller can decode the next batch while the models work on this one. `commit` splits a batch into
+shards analysed side by side, one worker per core (see `pixseek.ingest.shards`): small models that
+scale poorly across threads (the starter pack's) then keep every core busy.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Literal
 from pixseek.index.protocol import ImageRecord, ObjectRecord, Store
 from pixseek.ingest.decode import DecodedImage, ImageDecodeError, decode_image
 from pixseek.ingest.media import MediaStore
+from pixseek.ingest.shards import AnalysisWorkers
 from pixseek.models.protocols import ModelPack
 
 IngestStatus = Literal["indexed", "exists", "rejected"]
@@ -92,7 +95,10 @@ class Ingestor:
         media: MediaStore,
         max_pixels: int,
         decode_workers: int = 2,
+        analyze_workers: int | None = None,
     ) -> None:
+        """`analyze_workers`: batches are analysed in that many concurrent shards (default: one
+        per usable CPU; 1 runs the analyzer once per batch, as a GPU pack wants)."""
         self.pack = pack
         self.store = store
         self.media = media
@@ -101,6 +107,7 @@ class Ingestor:
         # Told every result as it is decided (the API counts outcomes for /metrics).
         self.observers: list[Callable[[Sequence[IngestResult]], None]] = []
         self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="pixseek-decode")
+        self._analysis = AnalysisWorkers(pack.analyzer, analyze_workers)
         # Checking which ids are stored and writing the new ones is one step: see `commit`.
         self._commit_lock = threading.Lock()
 
@@ -144,7 +151,7 @@ class Ingestor:
         if not ready:
             return []
         started = time.perf_counter()
-        analyses = self.pack.analyzer.analyze([p.decoded.rgb for p in ready])
+        analyses = self._analysis.analyze([p.decoded.rgb for p in ready])
         analyzed = time.perf_counter()
         now = datetime.now(UTC)
         batch: list[tuple[ImageRecord, list[ObjectRecord]]] = []
@@ -194,3 +201,4 @@ class Ingestor:
 
     def close(self) -> None:
         self._decode_pool.shutdown(wait=True)
+        self._analysis.close()

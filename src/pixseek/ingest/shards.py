@@ -1,0 +1,54 @@
+"""Analysing one batch as several shards at once, so every core runs the models.
+
+Shards are contiguous runs of the batch, twice as many as workers: a worker that finishes early
+takes the next one, which keeps both cores busy when images differ in their number of objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
+from pixseek.models.protocols import ImageAnalyzer
+from pixseek.models.starter.pool import usable_cpu_count
+from pixseek.models.types import Analysis, RGBImage
+
+SHARDS_PER_WORKER = 2
+
+
+def split_evenly(count: int, parts: int) -> list[range]:
+    """`parts` contiguous ranges covering 0..count, sizes differing by at most one, none empty."""
+    parts = max(1, min(parts, count))
+    size, extra = divmod(count, parts)
+    bounds = [0]
+    for part in range(parts):
+        bounds.append(bounds[-1] + size + (1 if part < extra else 0))
+    return [range(start, end) for start, end in pairwise(bounds) if end > start]
+
+
+class AnalysisWorkers:
+    """Runs `analyzer.analyze` over shards of a batch on `workers` threads; results in batch order.
+
+    The models release the GIL while they compute (cv2.dnn, LiteRT, ONNX Runtime), so threads are
+    enough; the analyzer must allow concurrent calls (the starter pack pools its runtimes, ONNX
+    Runtime sessions are thread-safe).
+    """
+
+    def __init__(self, analyzer: ImageAnalyzer, workers: int | None = None) -> None:
+        self.analyzer = analyzer
+        self.workers = max(1, workers or usable_cpu_count())
+        self._pool: ThreadPoolExecutor | None = None
+        if self.workers > 1:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pixseek-analyze")
+
+    def analyze(self, images: Sequence[RGBImage]) -> list[Analysis]:
+        if self._pool is None or len(images) < 2:
+            return self.analyzer.analyze(images)
+        ranges = split_evenly(len(images), self.workers * SHARDS_PER_WORKER)
+        shards = [images[r.start : r.stop] for r in ranges]
+        return [analysis for done in self._pool.map(self.analyzer.analyze, shards) for analysis in done]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
