@@ -51,9 +51,9 @@ def images(count: int) -> list[RGBImage]:
 
 def test_shards_run_side_by_side_and_results_keep_the_batch_order() -> None:
     analyzer = RecordingAnalyzer(wait_for=2)
-    workers = AnalysisWorkers(analyzer, workers=2)
+    workers = AnalysisWorkers(workers=2)
     try:
-        analyses = workers.analyze(images(10))
+        analyses = workers.analyze(analyzer, images(10))
     finally:
         workers.close()
     assert [int(a.image_vector[0]) for a in analyses] == list(range(10))
@@ -63,7 +63,7 @@ def test_shards_run_side_by_side_and_results_keep_the_batch_order() -> None:
 
 def test_one_worker_analyses_the_batch_in_one_call() -> None:
     analyzer = RecordingAnalyzer()
-    workers = AnalysisWorkers(analyzer, workers=1)
-    analyses = workers.analyze(images(5))
+    workers = AnalysisWorkers(workers=1)
+    analyses = workers.analyze(analyzer, images(5))
     workers.close()
     assert analyzer.calls == [5] and len(analyses) == 5

@@ -107,7 +107,7 @@ class Ingestor:
         # Told every result as it is decided (the API counts outcomes for /metrics).
         self.observers: list[Callable[[Sequence[IngestResult]], None]] = []
         self._decode_pool = ThreadPoolExecutor(decode_workers, thread_name_prefix="pixseek-decode")
-        self._analysis = AnalysisWorkers(pack.analyzer, analyze_workers)
+        self._analysis = AnalysisWorkers(analyze_workers)
         # Checking which ids are stored and writing the new ones is one step: see `commit`.
         self._commit_lock = threading.Lock()
 
@@ -151,7 +151,7 @@ class Ingestor:
         if not ready:
             return []
         started = time.perf_counter()
-        analyses = self._analysis.analyze([p.decoded.rgb for p in ready])
+        analyses = self._analysis.analyze(self.pack.analyzer, [p.decoded.rgb for p in ready])
         analyzed = time.perf_counter()
         now = datetime.now(UTC)
         batch: list[tuple[ImageRecord, list[ObjectRecord]]] = []

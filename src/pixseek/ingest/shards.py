@@ -35,19 +35,19 @@ class AnalysisWorkers:
     Runtime sessions are thread-safe).
     """
 
-    def __init__(self, analyzer: ImageAnalyzer, workers: int | None = None) -> None:
-        self.analyzer = analyzer
+    def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, workers or usable_cpu_count())
         self._pool: ThreadPoolExecutor | None = None
         if self.workers > 1:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="pixseek-analyze")
 
-    def analyze(self, images: Sequence[RGBImage]) -> list[Analysis]:
+    def analyze(self, analyzer: ImageAnalyzer, images: Sequence[RGBImage]) -> list[Analysis]:
+        """`analyzer` is passed per call: the caller's pack may be wrapped (metrics) after start-up."""
         if self._pool is None or len(images) < 2:
-            return self.analyzer.analyze(images)
+            return analyzer.analyze(images)
         ranges = split_evenly(len(images), self.workers * SHARDS_PER_WORKER)
         shards = [images[r.start : r.stop] for r in ranges]
-        return [analysis for done in self._pool.map(self.analyzer.analyze, shards) for analysis in done]
+        return [analysis for done in self._pool.map(analyzer.analyze, shards) for analysis in done]
 
     def close(self) -> None:
         if self._pool is not None:
