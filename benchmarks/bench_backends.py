@@ -132,10 +132,10 @@ def measure_queries(store: Store, library: Library, images: int, queries: Vector
     return figures
 
 
-def open_opensearch(url: str, name: str) -> Store:
+def open_opensearch(url: str, name: str, ef_construction: int) -> Store:
     from pixseek.index.opensearch_store import OpenSearchStore
 
-    return OpenSearchStore(url, name, PACK)
+    return OpenSearchStore(url, name, PACK, ef_construction=ef_construction)
 
 
 def drop_opensearch(url: str, name: str) -> None:
@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     library, queries = make_library(rng, args.images, args.objects)
     results: dict[str, Any] = {}
     name = f"pixseek-bench-{os.getpid()}"
-    store = open_opensearch(args.opensearch_url, name)
+    store = open_opensearch(args.opensearch_url, name, args.ef_construction)
     try:
         results["opensearch"] = ingest(
             store, library, args.images, args.batch, args.os_budget_s, optimize=args.os_merge
@@ -198,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         action="store_true",
         help="force-merge the OpenSearch index before querying (slow at ef_construction 512)",
     )
+    parser.add_argument("--ef-construction", type=int, default=512, help="OpenSearch HNSW build width")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     if not args.opensearch_url:
@@ -205,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = run(args)
     settings = {"dim": DIM, "objects_per_image": args.objects, "requested_images": args.images,
                 "k": K, "queries": 200, "batch": args.batch, "os_budget_s": args.os_budget_s,
-                "opensearch": {"engine": "lucene", "m": 16, "ef_construction": 512, "ef_search": 100,
+                "opensearch": {"engine": "lucene", "m": 16, "ef_construction": args.ef_construction,
+                               "ef_search": 100, "heap": os.environ.get("PIXSEEK_OS_HEAP", "1g"),
                                "shards": 1, "replicas": 0, "refresh": "wait_for",
                                "force_merged": args.os_merge}}  # fmt: skip
     path = write_result("backends", {"settings": settings, "results": results})

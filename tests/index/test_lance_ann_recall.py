@@ -73,6 +73,10 @@ def test_ann_index_recall_plain_and_with_a_rare_class_filter(
     people = ImageFilter(classes=("person",))
     assert recall_at_k(store, queries, brute_force_top_k(queries, vectors, common), people) >= 0.95
 
+    store.optimize()  # also builds the resident HNSW snapshot, which then answers unfiltered searches
+    assert store.info().extra["resident_snapshot_version"] is not None
+    assert recall_at_k(store, queries, brute_force_top_k(queries, vectors), ImageFilter()) >= 0.95
+
 
 def test_rows_added_after_indexing_are_found_before_and_after_optimize(
     tmp_path: Path, rng: np.random.Generator

@@ -28,4 +28,9 @@ def open_store(settings: Settings, pack: PackInfo) -> Store:
     from pixseek.index.lance_versions import POINTER
 
     # Resolved: a process stays on the version it opened when `pixseek reindex` switches the pointer.
-    return LanceStore((settings.db / POINTER).resolve(), pack, ann_threshold=settings.ann_threshold)
+    return LanceStore(
+        (settings.db / POINTER).resolve(),
+        pack,
+        ann_threshold=settings.ann_threshold,
+        resident_index=settings.resident_index,
+    )

@@ -17,6 +17,7 @@ from pixseek.index.lance_filters import image_filter_sql, object_filter_sql, sql
 from pixseek.index.lance_journal import WriteJournal
 from pixseek.index.lance_meta import StoreMeta, read_meta, write_meta
 from pixseek.index.lance_query import nearest
+from pixseek.index.lance_resident import ResidentIndex
 from pixseek.index.lance_schema import (
     IMAGES_TABLE,
     OBJECTS_TABLE,
@@ -74,7 +75,11 @@ class LanceStore:
 
     backend = "lancedb"
 
-    def __init__(self, path: Path, pack: PackInfo, ann_threshold: int = 50_000) -> None:
+    def __init__(
+        self, path: Path, pack: PackInfo, ann_threshold: int = 50_000, resident_index: bool = True
+    ) -> None:
+        """`resident_index`: let `optimize()` build, and searches use, the in-memory HNSW snapshot
+        (`lance_resident`) once the library reaches `ann_threshold` images."""
         self._path = Path(path)
         self._pack = pack
         self._classes = ClassColumns(pack.class_names)
@@ -91,6 +96,7 @@ class LanceStore:
         self._images = self._db.create_table(IMAGES_TABLE, schema=self._images_schema, exist_ok=True)
         self._objects = self._db.create_table(OBJECTS_TABLE, schema=self._objects_schema, exist_ok=True)
         self._journal = WriteJournal(self._path / "journal")
+        self._resident = ResidentIndex(self._path / "resident", pack.dim) if resident_index else None
         self._repair_interrupted_writes()
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -149,6 +155,12 @@ class LanceStore:
     def optimize(self) -> None:
         with self._write_lock:
             self._maintain_indexes(refresh=True)
+            if self._resident is None:
+                return
+            if self._images.count_rows() >= self._indexes.ann_threshold:
+                self._resident.rebuild(self._images)
+            else:
+                self._resident.clear()
 
     def _maintain_indexes(self, *, refresh: bool) -> None:
         self._indexes.maintain(self._images, IMAGE_SCALAR_INDEXES, refresh=refresh)
@@ -181,7 +193,11 @@ class LanceStore:
         where = image_filter_sql(flt, self._classes)
         if k <= 0:
             return []
-        rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
+        rows = None
+        if where is None and self._resident is not None:
+            rows = self._resident.nearest(self._images, vector, k, RECORD_COLUMNS)
+        if rows is None:
+            rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
         records = records_from_arrow(rows)
         distances = rows["_distance"].to_pylist()
         return [ImageHit(record, 1.0 - d) for record, d in zip(records, distances, strict=True)]
@@ -220,6 +236,7 @@ class LanceStore:
     def info(self) -> StoreInfo:
         images, objects = self._images.count_rows(), self._objects.count_rows()
         unindexed_images, unindexed_objects = unindexed_rows(self._images), unindexed_rows(self._objects)
+        resident = None if self._resident is None else self._resident.snapshot_version()
         return StoreInfo(
             backend=self.backend,
             location=str(self._path),
@@ -232,6 +249,7 @@ class LanceStore:
                 "objects_indexed": unindexed_objects is not None,
                 "unindexed_images": images if unindexed_images is None else unindexed_images,
                 "unindexed_objects": objects if unindexed_objects is None else unindexed_objects,
+                "resident_snapshot_version": resident,
             },
         )
 
