@@ -2,7 +2,8 @@
 
     python benchmarks/bench_ingest.py [--images 32] [--rounds 3] [--pack starter|DIR] [--min-objects K]
 
-Variants, each into a fresh store, over the same generated images and the same pack object:
+Variants, each into a fresh store, over the same generated images and the same models (ONNX packs:
+the naive loop's sessions use one thread per CPU, the pipeline's `--pipeline-onnx-threads`):
   naive        decode -> detect -> embed the image, then each crop one at a time -> one write per image
   pipeline_w1  the pipeline with one analysis worker (one analyze call per batch: the earlier design)
   pipeline     the pipeline as shipped (one analysis worker per core)
@@ -120,11 +121,18 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--min-objects", type=int, default=0, help="pad detections (random-weight packs)")
     parser.add_argument("--name", default=None, help="results file name (default ingest_<pack>)")
+    parser.add_argument(
+        "--pipeline-onnx-threads", type=int, default=1,
+        help="ONNX Runtime threads per call in the pipeline variants, as `pixseek index` sets them "
+        "(0: one per CPU, the naive loop's setting); starter pack: no effect",
+    )  # fmt: skip
     args = parser.parse_args()
-    pack = load_pack(Settings(models=args.pack))
-    if args.min_objects:
-        pack = padded_pack(pack, args.min_objects)
-    pack.warmup()
+    packs = {}
+    for role, threads in (("naive", 0), ("pipeline", args.pipeline_onnx_threads)):
+        pack = load_pack(Settings(models=args.pack, onnx_threads=threads))
+        packs[role] = padded_pack(pack, args.min_objects) if args.min_objects else pack
+        packs[role].warmup()
+    pack = packs["naive"]
     load_before = load_average()
     rounds: list[dict[str, dict[str, object]]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,7 +141,11 @@ def main() -> None:
         paths = make_images(workdir / "images", args.images)
         for number in range(args.rounds):
             order = VARIANTS[number % 3 :] + VARIANTS[: number % 3]
-            done = {v: run_variant(v, pack, paths, workdir / f"{v}-{number}", args.batch_size) for v in order}
+            done = {
+                v: run_variant(v, packs["naive" if v == "naive" else "pipeline"], paths,
+                               workdir / f"{v}-{number}", args.batch_size)
+                for v in order
+            }  # fmt: skip
             rounds.append(done)
             print(
                 f"round {number}: " + ", ".join(f"{v} {done[v]['seconds']:.1f}s" for v in VARIANTS),
@@ -145,6 +157,7 @@ def main() -> None:
         "objects": rounds[-1]["naive"]["objects"],
         "padded_to_min_objects": args.min_objects,
         "batch_size": args.batch_size,
+        "pipeline_onnx_threads": args.pipeline_onnx_threads,
         "rounds": args.rounds,
         "load_average_before": load_before,
         "load_average_after": load_average(),

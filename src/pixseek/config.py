@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     inference: Literal["local", "triton"] = "local"
     triton_url: str = "127.0.0.1:8001"
     onnx_providers: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'")
+    onnx_threads: int = Field(
+        default=0, ge=0, description="ONNX Runtime threads per model call; 0: one per usable CPU"
+    )
     cache_dir: Path = Field(
         default_factory=lambda: Path(user_cache_dir("pixseek", appauthor=False)),
         description="derived model data, e.g. the starter pack's class-name embeddings",

@@ -160,3 +160,15 @@ def test_detector_input_size_comes_from_the_manifest(mobileclip_pack: Path, tmp_
     raw = edited.detector.graph.run(np.zeros((1, 3, 320, 320), dtype=np.float32))
     assert raw.shape == (1, 84, 2100)  # 40² + 20² + 10² anchors at strides 8, 16, 32
     assert len(edited.detector.detect([photo(7)])[0]) == 3
+
+
+def intra_op_threads(runner: OnnxGraphRunner) -> int:
+    return int(runner.session.get_session_options().intra_op_num_threads)
+
+
+def test_onnx_threads_reach_every_session(pack: OnnxModelPack, mobileclip_pack: Path) -> None:
+    one = load_onnx_pack(mobileclip_pack, SETTINGS.model_copy(update={"onnx_threads": 1}))
+    runners = (one.image_embedder.encoder, one.text_embedder.encoder, one.detector.graph)
+    assert [intra_op_threads(r) for r in runners] == [1, 1, 1]
+    default = {intra_op_threads(r) for r in (pack.image_embedder.encoder, pack.detector.graph)}
+    assert default == {len(os.sched_getaffinity(0))}

@@ -119,7 +119,12 @@ def _open(args: argparse.Namespace) -> Engine:
 
 def cmd_index(args: argparse.Namespace) -> int:
     paths = find_images(args.folder)
-    engine = _open(args)
+    settings = settings_from_args(args)
+    if not settings.onnx_threads:
+        # The ingest shards already keep every core busy: one thread per model call wastes less on
+        # synchronization (production pack, 2 cores: 10-15% faster than two threads per call).
+        settings = settings.model_copy(update={"onnx_threads": 1})
+    engine = Engine.open(settings)
     try:
         batch = args.batch_size or engine.settings.batch_size
         report = index_paths(engine.ingestor, paths, args.tags, batch, progress=not args.no_progress)

@@ -50,9 +50,14 @@ class OnnxModelPack:
         default = resolve_providers(settings.onnx_providers)
         chosen = {role: (providers or {}).get(role, default) for role in GRAPH_ROLES}
         embedder = files.embedder
-        image_encoder = _runner(files.image_encoder_path, embedder.image_encoder, chosen["image_encoder"])
-        text_encoder = _runner(files.text_encoder_path, embedder.text_encoder, chosen["text_encoder"])
-        detector_graph = _runner(files.detector_path, files.detector.graph, chosen["detector"])
+        threads = settings.onnx_threads or None
+        image_encoder = _runner(
+            files.image_encoder_path, embedder.image_encoder, chosen["image_encoder"], threads
+        )
+        text_encoder = _runner(
+            files.text_encoder_path, embedder.text_encoder, chosen["text_encoder"], threads
+        )
+        detector_graph = _runner(files.detector_path, files.detector.graph, chosen["detector"], threads)
         self.files = files
         self.image_embedder = OnnxImageEmbedder(image_encoder, embedder)
         self.text_embedder = OnnxTextEmbedder(text_encoder, tokenizer_for(files), embedder)
@@ -77,8 +82,10 @@ class OnnxModelPack:
         self.text_embedder.embed_texts(["warm up"])
 
 
-def _runner(path: Path, graph: OnnxGraph, providers: Sequence[Provider]) -> OnnxGraphRunner:
-    return OnnxGraphRunner(path, graph.input, graph.output, providers)
+def _runner(
+    path: Path, graph: OnnxGraph, providers: Sequence[Provider], threads: int | None
+) -> OnnxGraphRunner:
+    return OnnxGraphRunner(path, graph.input, graph.output, providers, threads=threads)
 
 
 def load_onnx_pack(path: Path, settings: Settings) -> OnnxModelPack:

@@ -44,11 +44,19 @@ def usable_cpu_count() -> int:
 class OnnxGraphRunner:
     """One single-input, single-output graph. Thread-safe: ORT sessions allow concurrent `run`."""
 
-    def __init__(self, path: Path, input_name: str, output_name: str, providers: Sequence[Provider]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        input_name: str,
+        output_name: str,
+        providers: Sequence[Provider],
+        threads: int | None = None,
+    ) -> None:
+        """`threads`: intra-op threads per call (default: one per usable CPU)."""
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Parallelism inside each operator; batches already give the work, so one inter-op thread.
-        options.intra_op_num_threads = usable_cpu_count()
+        options.intra_op_num_threads = threads or usable_cpu_count()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # Idle intra-op threads sleep instead of spinning: ingest runs several sessions side by side
