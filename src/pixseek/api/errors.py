@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pixseek.api.engine_calls import StoredFileUnavailable
+from pixseek.errors import BackendUnavailable
 from pixseek.ingest.decode import ImageDecodeError
 from pixseek.search.service import UnknownImageError
 
@@ -115,6 +116,11 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return error_response(422, "validation_error", str(message), details)
 
 
+async def _on_backend_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "backend_unavailable", str(exc), headers={"Retry-After": "5"})
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "internal server error")
@@ -123,4 +129,5 @@ async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(BackendUnavailable, _on_backend_unavailable)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from opensearchpy import OpenSearch, helpers
+from opensearchpy import OpenSearch, Transport, helpers
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import NotFoundError, RequestError
 
@@ -61,6 +61,24 @@ def _redacted(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+class _ReportingTransport(Transport):
+    """Turns "cannot connect" (after the client's retries) into BackendUnavailable, at start-up and
+    later alike, so the CLI exits with its message and the API answers 503 instead of 500."""
+
+    def perform_request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().perform_request(method, url, *args, **kwargs)
+        except OpenSearchConnectionError as exc:
+            hosts = self.hosts or []
+            where = ", ".join(
+                f"http{'s' if h.get('use_ssl') else ''}://{h.get('host')}:{h.get('port')}" for h in hosts
+            )
+            raise BackendUnavailable(
+                f"OpenSearch at {where} is unreachable ({exc.error}); check PIXSEEK_OPENSEARCH_URL "
+                "and that the cluster is up"
+            ) from exc
+
+
 class OpenSearchStore:
     """Images as documents with their objects nested; see `opensearch_mapping` for the layout."""
 
@@ -104,15 +122,10 @@ class OpenSearchStore:
             timeout=timeout_s,
             max_retries=3,
             retry_on_timeout=True,
+            transport_class=_ReportingTransport,
         )
         if open_alias:
-            try:
-                self._open_or_create()
-            except OpenSearchConnectionError as exc:
-                raise BackendUnavailable(
-                    f"OpenSearch at {url} is unreachable ({exc.error}); check PIXSEEK_OPENSEARCH_URL "
-                    "and that the cluster is up"
-                ) from exc
+            self._open_or_create()
 
     def for_pack(self, pack: PackInfo, refresh: str | None = None) -> OpenSearchStore:
         """A store on the same cluster and alias for another pack, to build a version and swap it in.
