@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from pixseek.index.class_keys import ClassKeys
 from pixseek.index.protocol import ImageRecord, ObjectRecord, Vector
 from pixseek.models.types import Box, Detection
 
@@ -26,19 +27,14 @@ def class_column(class_name: str) -> str:
     return "conf_" + re.sub(r"[^a-z0-9]+", "_", class_name.lower()).strip("_")
 
 
-class ClassColumns:
+class ClassColumns(ClassKeys):
     """The per-class confidence columns of a pack's class list."""
 
     def __init__(self, class_names: Sequence[str]) -> None:
-        self.by_class = {name: class_column(name) for name in class_names}
-        if len(set(self.by_class.values())) != len(self.by_class):
-            raise ValueError(f"class names collide once made column names: {list(class_names)}")
+        super().__init__(class_names, class_column)
 
     def column(self, class_name: str) -> str:
-        try:
-            return self.by_class[class_name]
-        except KeyError:
-            raise ValueError(f"unknown class {class_name!r}; not among the model pack's classes") from None
+        return self.key(class_name)
 
 
 def images_schema(classes: ClassColumns, dim: int) -> pa.Schema:

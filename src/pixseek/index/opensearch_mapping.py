@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from pixseek.index.class_keys import ClassKeys
 from pixseek.index.protocol import ImageRecord, ModelMismatchError, ObjectRecord, Vector
 from pixseek.models.protocols import PackInfo
 from pixseek.models.types import Box, Detection
@@ -31,19 +32,14 @@ class HnswParams:
     engine: str = "lucene"  # pure Java, and it filters inside the graph search (efficient filtering)
 
 
-class ClassFields:
+class ClassFields(ClassKeys):
     """`class_conf.<key>` float fields, one per pack class: the image's best confidence for it."""
 
     def __init__(self, class_names: Sequence[str]) -> None:
-        self.by_class = {name: class_key(name) for name in class_names}
-        if len(set(self.by_class.values())) != len(self.by_class):
-            raise ValueError(f"class names collide once made field names: {list(class_names)}")
+        super().__init__(class_names, class_key)
 
     def field(self, class_name: str) -> str:
-        try:
-            return f"class_conf.{self.by_class[class_name]}"
-        except KeyError:
-            raise ValueError(f"unknown class {class_name!r}; not among the model pack's classes") from None
+        return f"class_conf.{self.key(class_name)}"
 
 
 def class_key(class_name: str) -> str:
