@@ -150,3 +150,19 @@ def test_unreachable_opensearch_is_a_clear_error(
     code = main(["info", "--db", str(tmp_path / "db")])
     assert code == 3
     assert "OpenSearch at http://127.0.0.1:9 is unreachable" in capsys.readouterr().err
+
+
+def test_cli_filters_default_like_the_api() -> None:
+    from pixseek.api.filters import image_filter, object_filter
+    from pixseek.api.schemas import HybridSearchRequest, ObjectSearchRequest
+    from pixseek.cli.library_cmd import _image_filter
+    from pixseek.cli.main import build_parser
+
+    parser = build_parser()
+    search = parser.parse_args(["search", "people", "--classes", "person"])
+    objects = parser.parse_args(["objects", "people", "--classes", "person"])
+    known = ("person", "cat")
+    api_hybrid = image_filter(HybridSearchRequest(text_query="people", yolo_classes=["person"]), known)
+    api_objects = object_filter(ObjectSearchRequest(text_query="people", yolo_classes=["person"]), known)
+    assert _image_filter(search).min_confidence == api_hybrid.min_confidence == 0.5
+    assert objects.min_confidence == api_objects.min_confidence == 0.0

@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pixseek.index.protocol import ImageHit, ImageRecord, ObjectHit
 from pixseek.models.types import Detection
-from pixseek.search.service import SortOrder
+from pixseek.search.service import CLASS_MIN_CONFIDENCE, SortOrder
 
 MAX_K = 1000  # results per request (the plan's k), whatever the store could return
 MAX_OFFSET = 9_999  # with k, bounded again by the search service's window
@@ -89,7 +89,9 @@ class FilterFields(BaseModel):
 
 
 class HybridSearchRequest(FilterFields, PagingFields):
-    min_confidence: float = Field(0.5, ge=0.0, le=1.0, description="a class counts at this confidence")
+    min_confidence: float = Field(
+        CLASS_MIN_CONFIDENCE, ge=0.0, le=1.0, description="a class counts at this confidence"
+    )
     classes_mode: Literal["any", "all"] = Field("any", description="any listed class, or all of them")
 
 

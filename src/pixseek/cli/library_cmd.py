@@ -17,7 +17,7 @@ from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.folder import FolderReport, find_images, index_paths
 from pixseek.ingest.media import is_image_id
 from pixseek.samples import sample_images
-from pixseek.search.service import Page, UnknownImageError
+from pixseek.search.service import CLASS_MIN_CONFIDENCE, Page, UnknownImageError
 
 DEMO_QUERIES = ("a cat", "a cup of coffee", "a rocket", "a motorcycle", "a bus")
 DEMO_OBJECT_QUERY = "a person"
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("objects", cmd_objects, "find detected objects by text; prints their boxes")
     p.add_argument("text")
     _add_page_options(p)
-    _add_filter_options(p)
+    _add_filter_options(p, min_confidence=0.0)
 
     add("info", cmd_info, "show the store and the model pack")
     p = add("delete", cmd_delete, "delete a stored image and its objects")
@@ -96,9 +96,14 @@ def _add_page_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sort", choices=("score", "date"), default="score")
 
 
-def _add_filter_options(parser: argparse.ArgumentParser) -> None:
+def _add_filter_options(
+    parser: argparse.ArgumentParser, min_confidence: float = CLASS_MIN_CONFIDENCE
+) -> None:
     parser.add_argument("--classes", type=_csv, default=(), help="COCO classes, comma-separated")
-    parser.add_argument("--min-confidence", type=float, default=0.0)
+    parser.add_argument(
+        "--min-confidence", type=float, default=min_confidence,
+        help=f"a listed class counts from this detection confidence (default {min_confidence})",
+    )  # fmt: skip
     parser.add_argument("--date-from", type=_date)
     parser.add_argument("--date-to", type=_date)
     parser.add_argument("--tags", type=_csv, default=(), help="any of these tags")

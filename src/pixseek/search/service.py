@@ -19,6 +19,9 @@ Hit = TypeVar("Hit", ImageHit, ObjectHit)
 
 # The furthest a client may page (offset + k): deeper pages cost a store query this large.
 MAX_WINDOW = 10_000
+# A class named in an image filter counts from this detection confidence unless the caller says
+# otherwise (the plan's hybrid default; the API and the CLI share it). Object search defaults to 0.
+CLASS_MIN_CONFIDENCE = 0.5
 
 
 class UnknownImageError(KeyError):
