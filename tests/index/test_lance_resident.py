@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import lancedb
@@ -15,7 +15,7 @@ from pixseek.index.lance_store import LanceStore
 from pixseek.index.lance_synthetic import clustered_unit_vectors, synthetic_images
 from pixseek.index.protocol import ImageFilter, ImageRecord
 from pixseek.models.protocols import PackInfo
-from pixseek.models.types import Vectors
+from pixseek.models.types import Box, Detection, Vectors
 
 PACK = PackInfo("synthetic-64", 64, "none", "none", "test-only", ("person", "cat", "dog"))
 ROWS = 800
@@ -38,7 +38,8 @@ def loaded_store(folder: Path, vectors: Vectors, **options: bool) -> LanceStore:
 
 def resident_of(folder: Path) -> tuple[ResidentIndex, lancedb.table.Table]:
     """What a second process reading the same folder sees."""
-    return ResidentIndex(folder / "resident", PACK.dim), lancedb.connect(folder).open_table(IMAGES_TABLE)
+    resident = ResidentIndex(folder / "resident", PACK.dim, ClassColumns(PACK.class_names))
+    return resident, lancedb.connect(folder).open_table(IMAGES_TABLE)
 
 
 def late_image(vector: np.ndarray) -> ImageRecord:
@@ -111,3 +112,53 @@ def test_filtered_searches_and_small_libraries_do_not_use_it(tmp_path: Path, vec
     store = loaded_store(tmp_path / "big", vectors)
     tagged = ImageFilter(tags=("no-such-tag",))
     assert store.search_images(vectors[0], K, tagged) == []  # a snapshot would ignore the filter
+
+
+def varied_library(rng: np.random.Generator, n: int) -> list[tuple[ImageRecord, list]]:
+    """Images with 0-3 detections at varied confidences (some exactly 0.5), some undated, some tagged."""
+    vectors = clustered_unit_vectors(rng, n, rng.standard_normal((8, PACK.dim), dtype=np.float32), 0.5)
+    items = []
+    for i, vector in enumerate(vectors):
+        detections = tuple(
+            Detection(
+                int(c), PACK.class_names[c], float(rng.choice([0.2, 0.3, 0.5, 0.7, 0.95])), Box(0, 0, 5, 5)
+            )
+            for c in rng.choice(3, int(rng.integers(0, 4)), replace=False)
+        )
+        captured = None if i % 7 == 0 else datetime(2024, 1, 1, tzinfo=UTC) + timedelta(hours=int(i))
+        tags = ("rare",) if i % 13 == 0 else ()
+        record = ImageRecord(f"{i:064x}", f"/{i}.jpg", f"{i}.jpg", 8, 8, captured, datetime.now(UTC), tags,
+                             detections, vector=vector)  # fmt: skip
+        items.append((record, []))
+    return items
+
+
+def test_filtered_searches_through_the_snapshot_equal_lancedb(tmp_path: Path) -> None:
+    items = varied_library(np.random.default_rng(5), ROWS)
+    stores = {}
+    for name, resident in (("resident", True), ("lancedb", False)):
+        stores[name] = LanceStore(tmp_path / name, PACK, ann_threshold=THRESHOLD, resident_index=resident)
+        stores[name].upsert(items)
+        stores[name].optimize()
+    resident, table = resident_of(tmp_path / "resident")
+    day = datetime(2024, 1, 10, tzinfo=UTC)
+    filters = [
+        ImageFilter(classes=("dog",), min_confidence=0.5),
+        ImageFilter(classes=("cat", "dog"), min_confidence=0.0),
+        ImageFilter(classes=("person", "dog"), classes_mode="all", min_confidence=0.3),
+        ImageFilter(date_from=day, date_to=day + timedelta(days=5)),
+        ImageFilter(date_to=day),  # undated images must drop out
+        ImageFilter(classes=("cat",), min_confidence=0.7, date_from=day),
+        ImageFilter(exclude_ids=(items[3][0].id, items[4][0].id)),
+        ImageFilter(classes=("person",), exclude_ids=(items[3][0].id,)),
+    ]
+    for flt in filters:
+        for query in (items[3][0].vector, items[40][0].vector):
+            assert resident.nearest(table, query, K, RECORD_COLUMNS, flt) is not None, flt
+            for k in (K, 50):
+                got = [(h.record.id, h.score) for h in stores["resident"].search_images(query, k, flt)]
+                want = [(h.record.id, h.score) for h in stores["lancedb"].search_images(query, k, flt)]
+                assert [i for i, _ in got] == [i for i, _ in want], flt
+                np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+    tagged = ImageFilter(tags=("rare",))
+    assert resident.nearest(table, items[0][0].vector, K, RECORD_COLUMNS, tagged) is None  # LanceDB's

@@ -24,11 +24,20 @@ def sql_timestamp(moment: datetime) -> str:
     return f"TIMESTAMP '{as_utc(moment).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
-def _confidence_at_least(column: str, min_confidence: float) -> str:
+def confidence_floor(min_confidence: float) -> tuple[bool, np.float32]:
+    """(strict, value): a class is present at confidence c when c > value (strict) or c >= value.
+
+    At 0 it must be strictly above (absent classes hold 0); otherwise the comparison is with the
+    float32 the column stores, so a confidence equal to the threshold passes.
+    """
     if min_confidence <= 0.0:
-        return f"{column} > 0"  # absent classes hold 0
-    # Compare with the float32 the column stores, so a confidence equal to the threshold passes.
-    return f"{column} >= {float(np.float32(min_confidence))!r}"
+        return True, np.float32(0.0)
+    return False, np.float32(min_confidence)
+
+
+def _confidence_at_least(column: str, min_confidence: float) -> str:
+    strict, value = confidence_floor(min_confidence)
+    return f"{column} {'>' if strict else '>='} {float(value)!r}"
 
 
 def _date_and_tag_clauses(

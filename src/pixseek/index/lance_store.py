@@ -105,7 +105,9 @@ class LanceStore:
         self._images = self._db.create_table(IMAGES_TABLE, schema=self._images_schema, exist_ok=True)
         self._objects = self._db.create_table(OBJECTS_TABLE, schema=self._objects_schema, exist_ok=True)
         self._journal = WriteJournal(self._path / "journal")
-        self._resident = ResidentIndex(self._path / "resident", pack.dim) if resident_index else None
+        self._resident = (
+            ResidentIndex(self._path / "resident", pack.dim, self._classes) if resident_index else None
+        )
         self._repair_interrupted_writes()
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -203,8 +205,8 @@ class LanceStore:
         if k <= 0:
             return []
         rows = None
-        if where is None and self._resident is not None:
-            rows = self._resident.nearest(self._images, vector, k, RECORD_COLUMNS)
+        if self._resident is not None:
+            rows = self._resident.nearest(self._images, vector, k, RECORD_COLUMNS, flt)
         if rows is None:
             rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
         records = records_from_arrow(rows)
