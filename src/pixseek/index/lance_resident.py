@@ -1,13 +1,14 @@
-"""A resident HNSW snapshot of the image vectors, for unfiltered image searches on a settled library.
+"""A resident snapshot of the image table: an HNSW graph of the vectors, the records, class postings.
 
 LanceDB's on-disk IVF_HNSW_SQ index stays the source of truth, but each of its queries costs several
-milliseconds of planning and I/O at 1M rows. `optimize()` therefore also builds an in-memory HNSW graph
-(faiss) over the image vectors of the table version it leaves, saves it beside the tables, and any
-process reading that same version answers unfiltered searches from it, then reads only the k winning
-rows by row id. Filters on classes and dates are evaluated beside it (`lance_resident_filter`) and,
-when they match at most EXACT_SCAN_MAX_ROWS images, ranked exactly over those images' vectors. When
-the table moves on (a write, a compaction) the snapshot no longer matches and searches go back to
-LanceDB until the next `optimize()`; a snapshot is never used for another version.
+milliseconds of planning and I/O at 1M rows, and reading ten records by row id another 11 ms.
+`optimize()` therefore also builds, for the table version it leaves, an in-memory HNSW graph (faiss)
+of the image vectors, a copy of the records (an uncompressed Arrow file that readers memory-map) and
+the class postings and capture times of `lance_resident_filter`, and saves them beside the tables.
+Any process reading that same version answers image searches from the snapshot: unfiltered through
+the graph, filtered on classes and dates exactly over the matches' vectors when at most
+EXACT_SCAN_MAX_ROWS images match. Tags, larger match sets and a table that has moved on (a write, a
+compaction) go to LanceDB until the next `optimize()`; a snapshot is never used for another version.
 """
 
 from __future__ import annotations
@@ -26,24 +27,24 @@ import pyarrow.feather as feather
 from lancedb.table import Table
 
 from pixseek.index.lance_query import EXACT_SCAN_MAX_ROWS
-from pixseek.index.lance_resident_filter import FilterColumns
-from pixseek.index.lance_schema import VECTOR_COLUMN, ClassColumns, vector_matrix
+from pixseek.index.lance_resident_filter import FilterColumns, capture_times
+from pixseek.index.lance_schema import RECORD_COLUMNS, VECTOR_COLUMN, ClassColumns, vector_matrix
 from pixseek.index.protocol import ImageFilter, Vector
 
-# Graph degree and build width: recall@10 0.96 at ef 64 on 100k clustered vectors with M 32.
+# Graph degree, build width and search width (at least this, and at least twice k). On the 1M-image
+# benchmark store with text queries: build width 64 reached recall@10 0.93 only at search width 512;
+# 200 gives 0.96 at 256 and 0.98 at 512 (1.5 ms), for a build of 350 s instead of 110 s on 2 cores.
 GRAPH_DEGREE: Final = 32
-BUILD_EF: Final = 64
-# Search width: at least this, and at least twice k.
-SEARCH_EF: Final = 128
+BUILD_EF: Final = 200
+SEARCH_EF: Final = 512
 SCAN_BATCH_ROWS: Final = 65_536  # vectors normalized and added per step, bounding the build's memory
 
 
 @dataclass(frozen=True)
 class Snapshot:
     version: int  # the table version whose rows it holds
-    index: faiss.Index  # inner product over L2-normalized vectors: label i is row i below
-    ids: pa.StringArray  # image id of each label
-    row_ids: np.ndarray  # LanceDB `_rowid` of each label at `version` (uint64)
+    index: faiss.Index  # inner product over L2-normalized vectors: label i is record i
+    records: pa.Table  # RECORD_COLUMNS of every image, in label order
     filters: FilterColumns
 
 
@@ -64,27 +65,19 @@ class ResidentIndex:
         version = table.version
         index = faiss.IndexHNSWFlat(self._dim, GRAPH_DEGREE, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = BUILD_EF
-        ids: list[pa.Array] = []
-        row_ids: list[np.ndarray] = []
-        filter_parts: list[pa.RecordBatch] = []
         class_columns = list(self._classes.by_class.values())
-        columns = ["id", VECTOR_COLUMN, "captured_at", *class_columns]
-        query = table.search().select(columns).with_row_id(True).limit(None)
+        records: list[pa.RecordBatch] = []
+        filter_parts: list[pa.RecordBatch] = []
+        query = table.search().select([*RECORD_COLUMNS, VECTOR_COLUMN, *class_columns]).limit(None)
         for batch in query.to_batches(SCAN_BATCH_ROWS):
             index.add(_normalized(vector_matrix(pa.chunked_array([batch.column(VECTOR_COLUMN)]))))
-            ids.append(batch.column("id"))
-            row_ids.append(batch.column("_rowid").to_numpy().astype(np.uint64))
+            records.append(batch.select(list(RECORD_COLUMNS)))
             filter_parts.append(batch.select(["captured_at", *class_columns]))
         if table.version != version:  # another write landed during the scan: leave it to the next run
             return None
-        all_ids = pa.concat_arrays(ids) if ids else pa.array([], pa.string())
-        snapshot = Snapshot(
-            version,
-            index,
-            all_ids.cast(pa.string()),
-            np.concatenate(row_ids) if row_ids else np.zeros(0, np.uint64),
-            FilterColumns.collect(filter_parts, class_columns),
-        )
+        schema = table.schema
+        record_table = pa.Table.from_batches(records, pa.schema([schema.field(c) for c in RECORD_COLUMNS]))
+        snapshot = Snapshot(version, index, record_table, FilterColumns.collect(filter_parts, class_columns))
         self._save(snapshot)
         with self._lock:
             self._snapshot = snapshot
@@ -92,11 +85,9 @@ class ResidentIndex:
 
     def _save(self, snapshot: Snapshot) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        graph, rows, postings = self._paths(snapshot.version)
-        rows_table = pa.table({"id": snapshot.ids, "rowid": pa.array(snapshot.row_ids),
-                               "captured_at": pa.array(snapshot.filters.captured_at)})  # fmt: skip
-        writes = (
-            (rows, lambda p: feather.write_feather(rows_table, p)),
+        graph, records, postings = self._paths(snapshot.version)
+        writes = (  # uncompressed, so that readers can memory-map the records
+            (records, lambda p: feather.write_feather(snapshot.records, p, compression="uncompressed")),
             (postings, lambda p: feather.write_feather(snapshot.filters.to_table(), p)),
             (graph, lambda p: faiss.write_index(snapshot.index, p)),
         )
@@ -108,6 +99,13 @@ class ResidentIndex:
             if not stale.name.startswith(f"images-v{snapshot.version}."):
                 stale.unlink(missing_ok=True)
 
+    def clear(self) -> None:
+        """Drop the snapshot (the table fell below the size that warrants one)."""
+        with self._lock:
+            self._snapshot = None
+        for stale in self._folder.glob("images-v*"):
+            stale.unlink(missing_ok=True)
+
     # -- reader side ---------------------------------------------------------------------------------
 
     def snapshot_version(self) -> int | None:
@@ -117,9 +115,9 @@ class ResidentIndex:
     def nearest(
         self, table: Table, vector: Vector, k: int, columns: Sequence[str], flt: ImageFilter = ImageFilter()
     ) -> pa.Table | None:
-        """The k nearest rows passing `flt`, with `columns` and `_distance`, best first; None when
-        no snapshot matches the table's current version or the filter needs LanceDB (the caller then
-        asks LanceDB): tags, or more than EXACT_SCAN_MAX_ROWS class/date matches."""
+        """The k nearest rows passing `flt`, with `columns` (of RECORD_COLUMNS) and `_distance`, best
+        first; None when no snapshot matches the table's current version or the filter needs LanceDB
+        (the caller then asks LanceDB): tags, or more than EXACT_SCAN_MAX_ROWS class/date matches."""
         snapshot = self._for_version(table.version)
         if snapshot is None or not snapshot.filters.handles(flt):
             return None
@@ -132,9 +130,12 @@ class ResidentIndex:
             return None
         else:
             labels, similarity = _exact_search(snapshot.index, candidates, query, wanted)
-        ids = snapshot.ids.take(pa.array(labels)).to_pylist()
-        ranked = [(i, s) for i, s in zip(ids, similarity, strict=True) if i not in flt.exclude_ids][:k]
-        return _read_rows(table, snapshot, labels, ranked, columns)
+        rows = snapshot.records.take(pa.array(labels, pa.int64()))
+        if flt.exclude_ids:
+            kept = np.flatnonzero(~np.isin(np.asarray(rows.column("id").to_pylist()), list(flt.exclude_ids)))
+            rows, similarity = rows.take(pa.array(kept, pa.int64())), similarity[kept]
+        distances = pa.array((1.0 - similarity[:k]).astype(np.float32))
+        return rows.slice(0, k).select(list(columns)).append_column("_distance", distances)
 
     def _for_version(self, version: int) -> Snapshot | None:
         with self._lock:
@@ -146,29 +147,22 @@ class ResidentIndex:
             return self._snapshot
 
     def _load(self, version: int) -> Snapshot | None:
-        graph, rows, postings = self._paths(version)
+        graph, records_path, postings = self._paths(version)
         try:
             index = faiss.read_index(str(graph))
-            ids = feather.read_table(str(rows), memory_map=False)
-            filters = FilterColumns.from_table(feather.read_table(str(postings), memory_map=False),
-                                               ids["captured_at"].to_numpy())  # fmt: skip
+            records = feather.read_table(str(records_path), memory_map=True)
+            posting_table = feather.read_table(str(postings), memory_map=False)
         except (OSError, RuntimeError):  # absent, or removed by a newer build while reading
             return None
-        return Snapshot(version, index, ids["id"].combine_chunks(), ids["rowid"].to_numpy(), filters)
-
-    def clear(self) -> None:
-        """Drop the snapshot (the table fell below the size that warrants one)."""
-        with self._lock:
-            self._snapshot = None
-        for stale in self._folder.glob("images-v*"):
-            stale.unlink(missing_ok=True)
+        filters = FilterColumns.from_table(posting_table, capture_times(records.column("captured_at")))
+        return Snapshot(version, index, records, filters)
 
     def _paths(self, version: int) -> tuple[Path, Path, Path]:
         stem = self._folder / f"images-v{version}"
         return (
             stem.with_suffix(".faiss"),
-            stem.with_suffix(".rows.feather"),
-            stem.with_suffix(".postings.feather"),
+            stem.with_suffix(".records.arrow"),
+            stem.with_suffix(".postings.arrow"),
         )
 
 
@@ -189,28 +183,6 @@ def _exact_search(
     scores = index.reconstruct_batch(candidates) @ query
     best = np.argsort(-scores, kind="stable")[:k]
     return candidates[best], scores[best]
-
-
-def _read_rows(
-    table: Table,
-    snapshot: Snapshot,
-    labels: np.ndarray,
-    ranked: list[tuple[str, float]],
-    columns: Sequence[str],
-) -> pa.Table | None:
-    """The ranked images' rows by row id, in rank order; None when the table moved under the read."""
-    row_of = dict(
-        zip(snapshot.ids.take(pa.array(labels)).to_pylist(), snapshot.row_ids[labels].tolist(), strict=True)
-    )
-    wanted = [image_id for image_id, _ in ranked]
-    selected = list(dict.fromkeys(["id", *columns]))
-    rows = table.take_row_ids([int(row_of[i]) for i in wanted]).select(selected).to_arrow()
-    position = {image_id: i for i, image_id in enumerate(rows.column("id").to_pylist())}
-    if set(position) != set(wanted):  # the table moved between the version check and the read
-        return None
-    ordered = rows.take(pa.array([position[i] for i in wanted], pa.int64())).select(list(columns))
-    distances = np.asarray([1.0 - s for _, s in ranked], dtype=np.float32)
-    return ordered.append_column("_distance", pa.array(distances))
 
 
 def _normalized(vectors: np.ndarray) -> np.ndarray:

@@ -25,6 +25,11 @@ NO_DATE = np.iinfo(np.int64).min  # captured_at unknown
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def capture_times(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A captured_at column as int64 microseconds since the epoch, NO_DATE where unknown."""
+    return np.asarray(pc.fill_null(column.cast(pa.int64()), NO_DATE).to_numpy(), dtype=np.int64)
+
+
 def _micros(moment: datetime) -> int:
     return (as_utc(moment) - _EPOCH) // timedelta(microseconds=1)
 
@@ -47,7 +52,7 @@ class FilterColumns:
                 present = np.flatnonzero(values > 0)
                 labels[column].append(present + first)
                 confidences[column].append(values[present].astype(np.float32))
-            dates.append(pc.fill_null(batch.column("captured_at").cast(pa.int64()), NO_DATE).to_numpy())
+            dates.append(capture_times(batch.column("captured_at")))
             first += batch.num_rows
         postings = {c: (_joined(labels[c], np.int64), _joined(confidences[c], np.float32)) for c in columns}
         return cls(postings, _joined(dates, np.int64))
