@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lancedb
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from pixseek.index.lance_resident import ResidentIndex
@@ -162,3 +163,15 @@ def test_filtered_searches_through_the_snapshot_equal_lancedb(tmp_path: Path) ->
                 np.testing.assert_allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
     tagged = ImageFilter(tags=("rare",))
     assert resident.nearest(table, items[0][0].vector, K, RECORD_COLUMNS, tagged) is None  # LanceDB's
+
+
+def test_records_are_taken_across_batches_in_rank_order() -> None:
+    from pixseek.index.lance_resident import RecordBatches
+
+    table = pa.Table.from_batches(
+        [pa.record_batch({"id": [f"{start + i}" for i in range(n)]}) for start, n in ((0, 3), (3, 4), (7, 2))]
+    )
+    labels = np.array([8, 0, 5, 3, 7, 1])
+    got = RecordBatches(table).take(labels)
+    assert got.column("id").to_pylist() == [str(label) for label in labels]
+    assert RecordBatches(table).take(np.zeros(0, np.int64)).num_rows == 0

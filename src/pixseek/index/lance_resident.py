@@ -40,11 +40,35 @@ SEARCH_EF: Final = 512
 SCAN_BATCH_ROWS: Final = 65_536  # vectors normalized and added per step, bounding the build's memory
 
 
+class RecordBatches:
+    """Rows by label from a table of many record batches.
+
+    `pa.Table.take` may first concatenate each column's chunks: 75 ms for ten rows of the 1M-image
+    records (16 batches) against 0.4 ms taking from the batches that hold them.
+    """
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self._batches = table.to_batches()
+        self._starts = np.cumsum([0] + [batch.num_rows for batch in self._batches[:-1]])
+
+    def take(self, labels: np.ndarray) -> pa.Table:
+        if not len(labels) or not self._batches:
+            return self.table.schema.empty_table()
+        chunk = np.searchsorted(self._starts, labels, side="right") - 1
+        order = np.argsort(chunk, kind="stable")
+        pieces = [
+            self._batches[c].take(pa.array(labels[order][chunk[order] == c] - self._starts[c]))
+            for c in np.unique(chunk)  # ascending, as `order` groups them
+        ]
+        return pa.Table.from_batches(pieces, self.table.schema).take(pa.array(np.argsort(order)))
+
+
 @dataclass(frozen=True)
 class Snapshot:
     version: int  # the table version whose rows it holds
     index: faiss.Index  # inner product over L2-normalized vectors: label i is record i
-    records: pa.Table  # RECORD_COLUMNS of every image, in label order
+    records: RecordBatches  # RECORD_COLUMNS of every image, in label order
     filters: FilterColumns
 
 
@@ -77,7 +101,8 @@ class ResidentIndex:
             return None
         schema = table.schema
         record_table = pa.Table.from_batches(records, pa.schema([schema.field(c) for c in RECORD_COLUMNS]))
-        snapshot = Snapshot(version, index, record_table, FilterColumns.collect(filter_parts, class_columns))
+        filters = FilterColumns.collect(filter_parts, class_columns)
+        snapshot = Snapshot(version, index, RecordBatches(record_table), filters)
         self._save(snapshot)
         with self._lock:
             self._snapshot = snapshot
@@ -87,7 +112,7 @@ class ResidentIndex:
         self._folder.mkdir(parents=True, exist_ok=True)
         graph, records, postings = self._paths(snapshot.version)
         writes = (  # uncompressed, so that readers can memory-map the records
-            (records, lambda p: feather.write_feather(snapshot.records, p, compression="uncompressed")),
+            (records, lambda p: feather.write_feather(snapshot.records.table, p, compression="uncompressed")),
             (postings, lambda p: feather.write_feather(snapshot.filters.to_table(), p)),
             (graph, lambda p: faiss.write_index(snapshot.index, p)),
         )
@@ -130,7 +155,7 @@ class ResidentIndex:
             return None
         else:
             labels, similarity = _exact_search(snapshot.index, candidates, query, wanted)
-        rows = snapshot.records.take(pa.array(labels, pa.int64()))
+        rows = snapshot.records.take(np.asarray(labels, dtype=np.int64))
         if flt.exclude_ids:
             kept = np.flatnonzero(~np.isin(np.asarray(rows.column("id").to_pylist()), list(flt.exclude_ids)))
             rows, similarity = rows.take(pa.array(kept, pa.int64())), similarity[kept]
@@ -155,7 +180,7 @@ class ResidentIndex:
         except (OSError, RuntimeError):  # absent, or removed by a newer build while reading
             return None
         filters = FilterColumns.from_table(posting_table, capture_times(records.column("captured_at")))
-        return Snapshot(version, index, records, filters)
+        return Snapshot(version, index, RecordBatches(records), filters)
 
     def _paths(self, version: int) -> tuple[Path, Path, Path]:
         stem = self._folder / f"images-v{version}"
