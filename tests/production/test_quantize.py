@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -30,15 +29,6 @@ def test_quantize_refuses_an_existing_output_and_unknown_graphs(
     )
     assert "cannot quantize" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
-
-
-@pytest.mark.skipif(importlib.util.find_spec("onnx") is not None, reason="onnx is installed here")
-def test_quantize_without_onnx_points_to_the_export_environment(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    pack = write_fake_pack(tmp_path / "pack")
-    assert main(["models", "quantize", str(pack), "--out", str(tmp_path / "int8")]) == 2
-    assert "setup-export-env.sh" in capsys.readouterr().err
 
 
 @pytest.mark.export

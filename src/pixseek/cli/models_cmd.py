@@ -83,8 +83,6 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     graphs = [name.strip() for name in args.graphs.split(",") if name.strip()]
     try:
         written = quantize_pack(args.pack, args.out, graphs)
-    except ModuleNotFoundError as error:  # onnx, imported by onnxruntime.quantization
-        return fail(f"quantize needs {error.name}: {EXPORT_ENV_HINT}")
     except ValueError as error:  # PackFormatError included
         return fail(str(error))
     for line in written:

@@ -4,7 +4,7 @@ Weights become int8 (per output channel); activations are quantized on the fly a
 calibration set is needed. The copy is a pack of its own: new graph files and sha256s (hence a new
 `model_id`, so a store never mixes its vectors with the fp32 pack's), each manifest's
 `exported_with["quantized"]` saying how, and every other file hard-linked (or copied) unchanged.
-Needs the `onnx` package (the export environment has it); running the result needs onnxruntime only.
+Needs onnxruntime and onnx, both runtime dependencies: it runs without torch.
 """
 
 from __future__ import annotations
