@@ -19,8 +19,10 @@ from tests.helpers import bad_image_files, copy_samples
 PIXSEEK = [sys.executable, "-m", "pixseek.cli.main"]
 
 
-def run_cli(db: Path, *args: str, cache: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PIXSEEK_DB": str(db)}
+def run_cli(
+    db: Path, *args: str, cache: Path | None = None, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PIXSEEK_DB": str(db), **(env_extra or {})}
     if cache is not None:
         env["PIXSEEK_CACHE_DIR"] = str(cache)
     return subprocess.run([*PIXSEEK, *args], env=env, capture_output=True, text=True, timeout=600)
@@ -166,3 +168,14 @@ def test_cli_filters_default_like_the_api() -> None:
     api_objects = object_filter(ObjectSearchRequest(text_query="people", yolo_classes=["person"]), known)
     assert _image_filter(search).min_confidence == api_hybrid.min_confidence == 0.5
     assert objects.min_confidence == api_objects.min_confidence == 0.0
+
+
+def test_index_suggests_optimize_once_the_library_passes_the_ann_threshold(tmp_path: Path) -> None:
+    copy_samples(tmp_path / "photos", ("chelsea", "coffee", "astronaut"))
+    small = run_cli(tmp_path / "small", "index", str(tmp_path / "photos"), "--no-progress")
+    assert small.returncode == 0 and "pixseek optimize" not in small.stderr
+    low = {"PIXSEEK_ANN_THRESHOLD": "2"}
+    large = run_cli(tmp_path / "large", "index", str(tmp_path / "photos"), "--no-progress", env_extra=low)
+    assert large.returncode == 0 and "tip: run `pixseek optimize`" in large.stderr
+    again = run_cli(tmp_path / "large", "index", str(tmp_path / "photos"), "--no-progress", env_extra=low)
+    assert "pixseek optimize" not in again.stderr  # nothing new was stored

@@ -133,9 +133,16 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         batch = args.batch_size or engine.settings.batch_size
         report = index_paths(engine.ingestor, paths, args.tags, batch, progress=not args.no_progress)
+        # Past the threshold, new rows are flat-scanned beside LanceDB's index and the resident
+        # snapshot no longer matches the table: `optimize` folds them in (minutes at 1M images).
+        info = engine.store.info() if report.indexed else None
+        needs_optimize = bool(info and info.backend == "lancedb" and info.images >= settings.ann_threshold)
     finally:
         engine.close()
     _print_report(report, args.json)
+    if needs_optimize:
+        print("tip: run `pixseek optimize` to fold the new images into the indexes that serve searches",
+              file=sys.stderr)  # fmt: skip
     return 0
 
 
