@@ -58,21 +58,32 @@ class FilterColumns:
         return cls(postings, _joined(dates, np.int64))
 
     def to_table(self) -> pa.Table:
+        """One row per posting; the class column dictionary-encoded (no string per row to build)."""
         columns = list(self.postings)
+        counts = [len(self.postings[c][0]) for c in columns]
+        names = pa.DictionaryArray.from_arrays(
+            pa.array(np.repeat(np.arange(len(columns), dtype=np.int32), counts)),
+            pa.array(columns, pa.string()),
+        )
         return pa.table({
-            "column": pa.array([c for c in columns for _ in self.postings[c][0]], pa.string()),
+            "column": names,
             "label": pa.array(_joined([self.postings[c][0] for c in columns], np.int64)),
             "confidence": pa.array(_joined([self.postings[c][1] for c in columns], np.float32)),
         })  # fmt: skip
 
     @classmethod
     def from_table(cls, table: pa.Table, captured_at: np.ndarray) -> FilterColumns:
-        column = table.column("column").to_numpy(zero_copy_only=False)
-        label, confidence = table.column("label").to_numpy(), table.column("confidence").to_numpy()
-        postings = {}
-        for name in np.unique(column):
-            rows = column == name
-            postings[str(name)] = (label[rows], confidence[rows])
+        names = table.column("column").combine_chunks()
+        if not isinstance(names, pa.DictionaryArray):
+            names = names.dictionary_encode()
+        codes = names.indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")  # group by class, labels still ascending within one
+        bounds = np.cumsum(np.bincount(codes, minlength=len(names.dictionary)))[:-1]
+        labels = np.split(table.column("label").to_numpy()[order], bounds)
+        confidences = np.split(table.column("confidence").to_numpy()[order], bounds)
+        postings = {
+            str(name): (labels[i], confidences[i]) for i, name in enumerate(names.dictionary.to_pylist())
+        }
         return cls(postings, captured_at)
 
     def handles(self, flt: ImageFilter) -> bool:
