@@ -1,13 +1,16 @@
 """GPU throughput of the production architectures in PyTorch: detect + embed images/s, text query.
 
-    python benchmarks/gpu_torch.py [--batches 1,2,4,...,128] [--objects 5] [--out results.json]
+    python benchmarks/gpu_torch.py [--batches 1,2,4,...,128] [--compiled-batches 32,64,128]
+                                   [--objects 5] [--out results.json]
 
 Runs where ONNX Runtime's CUDA/TensorRT providers are not installed but PyTorch is (as on the
 lent GPU machines here). Weights are random (open_clip `MobileCLIP2-S2` pretrained=None and
 ultralytics `yolo11s.yaml`): speed does not depend on them. Per batch of JPEGs: nvJPEG decode on the
 GPU, letterbox to 640, YOLO11s forward (fp16), class-wise NMS, `--objects` boxes kept per image,
 crops cut with roi_align to the CLIP image size, one MobileCLIP2 image-tower pass over images +
-crops (fp16), L2-normalize. Text query: tokenize + text tower (fp16) + cosine top-10 over 1M stored
+crops (fp16), L2-normalize; eager first, then through `torch.compile` (each of
+`--compiled-batches` compiles once), then compiled with the next batch decoded on a side stream.
+Text query: tokenize + text tower (fp16) + cosine top-10 over 1M stored
 vectors on the GPU, end to end.
 """
 
@@ -19,6 +22,7 @@ import json
 import os
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, percentiles_ms
 
 DETECT_SIZE = 640
+LAYOUTS = {"channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
 
 
 def sample_jpegs(count: int) -> list[torch.Tensor]:
@@ -48,7 +53,7 @@ def sample_jpegs(count: int) -> list[torch.Tensor]:
     return jpegs
 
 
-def build_models(device: torch.device) -> tuple[Any, Any, Any, int]:
+def build_models(device: torch.device, clip_layout: torch.memory_format) -> tuple[Any, Any, Any, int]:
     import open_clip
     from timm.utils.model import reparameterize_model
     from ultralytics import YOLO
@@ -56,7 +61,7 @@ def build_models(device: torch.device) -> tuple[Any, Any, Any, int]:
     clip, _, _ = open_clip.create_model_and_transforms("MobileCLIP2-S2", pretrained=None)
     clip = reparameterize_model(clip.eval())  # inference form of the multi-branch blocks, as exported
     # channels_last lets cuDNN pick tensor-core kernels for the convolutions of both models.
-    clip = clip.to(device, memory_format=torch.channels_last).half().eval()
+    clip = clip.to(device, memory_format=clip_layout).half().eval()
     tokenizer = open_clip.get_tokenizer("MobileCLIP2-S2")
     yolo = YOLO("yolo11s.yaml").model.fuse(verbose=False)  # conv+batch-norm folded, as exported
     yolo = yolo.to(device, memory_format=torch.channels_last).half().eval()
@@ -113,23 +118,66 @@ def top_boxes(raw: torch.Tensor, objects: int) -> torch.Tensor:
     return torch.cat((index_column[:, None], chosen.reshape(-1, 4)), dim=1)
 
 
+class Towers:
+    """The two forward passes a batch needs, eager or through `torch.compile` (fixed shapes)."""
+
+    def __init__(self, clip: Any, yolo: Any, compiled: bool, clip_layout: torch.memory_format) -> None:
+        self.clip_layout = clip_layout
+        self.clip_visual = torch.compile(clip.visual, dynamic=False) if compiled else clip.visual
+        self.yolo = torch.compile(yolo, dynamic=False) if compiled else yolo
+
+    def detect(self, letterboxed: torch.Tensor) -> torch.Tensor:
+        raw = self.yolo(letterboxed)
+        return raw[0] if isinstance(raw, (list, tuple)) else raw
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        return self.clip_visual(images.contiguous(memory_format=self.clip_layout))
+
+
 @torch.inference_mode()
-def analyze(
-    batch: list[torch.Tensor], clip: Any, yolo: Any, image_size: int, objects: int, device: torch.device
-) -> torch.Tensor:
+def prepare(batch: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """JPEG bytes -> letterboxed channels-last float16 batch on the GPU (nvJPEG decode)."""
     decoded = decode_jpeg(batch, device=device)
-    letterboxed = letterbox_batch(decoded).contiguous(memory_format=torch.channels_last)
-    raw = yolo(letterboxed)
-    raw = raw[0] if isinstance(raw, (list, tuple)) else raw
-    boxes = top_boxes(raw, objects).to(letterboxed.dtype)
+    return letterbox_batch(decoded).contiguous(memory_format=torch.channels_last)
+
+
+@torch.inference_mode()
+def infer(letterboxed: torch.Tensor, towers: Towers, image_size: int, objects: int) -> torch.Tensor:
+    boxes = top_boxes(towers.detect(letterboxed), objects).to(letterboxed.dtype)
     crops = roi_align(letterboxed, boxes, output_size=(image_size, image_size), aligned=True)
     whole = F.interpolate(letterboxed, size=(image_size, image_size), mode="bilinear", align_corners=False)
-    vectors = clip.encode_image(torch.cat((whole, crops)))
+    vectors = towers.embed(torch.cat((whole, crops)))
     return F.normalize(vectors.float(), dim=-1)
 
 
+class Prefetcher:
+    """Decodes and letterboxes the next batch on a side stream while the current one is analysed."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.stream = torch.cuda.Stream(device)
+        self.pool = ThreadPoolExecutor(max_workers=1)
+
+    def _prepare(self, batch: list[torch.Tensor]) -> tuple[torch.Tensor, torch.cuda.Event]:
+        with torch.cuda.stream(self.stream):
+            letterboxed = prepare(batch, self.device)
+            done = torch.cuda.Event()
+            done.record(self.stream)
+        return letterboxed, done
+
+    def submit(self, batch: list[torch.Tensor]) -> Future[tuple[torch.Tensor, torch.cuda.Event]]:
+        return self.pool.submit(self._prepare, batch)
+
+    @staticmethod
+    def take(pending: Future[tuple[torch.Tensor, torch.cuda.Event]]) -> torch.Tensor:
+        letterboxed, done = pending.result()
+        torch.cuda.current_stream().wait_event(done)
+        letterboxed.record_stream(torch.cuda.current_stream())
+        return letterboxed
+
+
 @torch.inference_mode()
-def stage_breakdown(batch: list[torch.Tensor], clip: Any, yolo: Any, image_size: int, objects: int,
+def stage_breakdown(batch: list[torch.Tensor], towers: Towers, image_size: int, objects: int,
                     device: torch.device, repeats: int = 5) -> dict[str, float]:  # fmt: skip
     """Milliseconds per stage for one batch (synchronized between stages, so a little pessimistic)."""
     totals: dict[str, float] = {}
@@ -147,8 +195,7 @@ def stage_breakdown(batch: list[torch.Tensor], clip: Any, yolo: Any, image_size:
         t = mark("decode_jpeg", t)
         letterboxed = letterbox_batch(decoded).contiguous(memory_format=torch.channels_last)
         t = mark("letterbox", t)
-        raw = yolo(letterboxed)
-        raw = raw[0] if isinstance(raw, (list, tuple)) else raw
+        raw = towers.detect(letterboxed)
         t = mark("yolo", t)
         boxes = top_boxes(raw, objects).to(letterboxed.dtype)
         t = mark("nms_topk", t)
@@ -156,32 +203,59 @@ def stage_breakdown(batch: list[torch.Tensor], clip: Any, yolo: Any, image_size:
         whole = F.interpolate(
             letterboxed, size=(image_size, image_size), mode="bilinear", align_corners=False
         )
+        images = torch.cat((whole, crops))
         t = mark("crops", t)
-        clip.encode_image(torch.cat((whole, crops)))
+        towers.embed(images)
         mark("clip_image_tower", t)
     return {name: round(ms, 2) for name, ms in totals.items()}
 
 
 def time_batches(
-    args: argparse.Namespace, clip: Any, yolo: Any, image_size: int, device: torch.device
-) -> list[dict[str, Any]]:
-    jpegs = sample_jpegs(max(args.batches))
+    args: argparse.Namespace, towers: Towers, image_size: int, device: torch.device, batches: list[int],
+    prefetch: bool,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Images/s per batch size; with `prefetch`, batch n+1 is decoded while batch n is analysed."""
+    jpegs = sample_jpegs(max(batches))
+    prefetcher = Prefetcher(device) if prefetch else None
     results = []
-    for batch_size in args.batches:
+    for batch_size in batches:
         batch = jpegs[:batch_size]
-        for _ in range(3):
-            analyze(batch, clip, yolo, image_size, args.objects, device)
+        warm_started = time.perf_counter()
+        for _ in range(3):  # the first call of a compiled shape compiles it
+            infer(prepare(batch, device), towers, image_size, args.objects)
         torch.cuda.synchronize()
+        warm_up_s = time.perf_counter() - warm_started
         runs, started = 0, time.perf_counter()
+        pending = prefetcher.submit(batch) if prefetcher else None
         while time.perf_counter() - started < args.seconds:
-            analyze(batch, clip, yolo, image_size, args.objects, device)
+            if prefetcher and pending:
+                letterboxed = prefetcher.take(pending)
+                pending = prefetcher.submit(batch)
+            else:
+                letterboxed = prepare(batch, device)
+            infer(letterboxed, towers, image_size, args.objects)
             runs += 1
         torch.cuda.synchronize()
         elapsed = time.perf_counter() - started
+        if pending:
+            pending.result()
         results.append({"batch": batch_size, "images_per_s": round(runs * batch_size / elapsed, 1),
-                        "ms_per_batch": round(elapsed * 1000 / runs, 2)})  # fmt: skip
+                        "ms_per_batch": round(elapsed * 1000 / runs, 2),
+                        "warm_up_s": round(warm_up_s, 1)})  # fmt: skip
         print(results[-1], flush=True)
     return results
+
+
+def top_kernels(towers: Towers, images: torch.Tensor, count: int = 12) -> list[dict[str, Any]]:
+    """The image tower's costliest GPU kernels over one pass (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.inference_mode(), profile(activities=[ProfilerActivity.CUDA]) as prof:
+        towers.embed(images)
+        torch.cuda.synchronize()
+    events = sorted(prof.key_averages(), key=lambda e: e.device_time_total, reverse=True)
+    return [{"kernel": e.key[:120], "calls": e.count, "ms": round(e.device_time_total / 1000, 2)}
+            for e in events[:count]]  # fmt: skip
 
 
 @torch.inference_mode()
@@ -204,35 +278,78 @@ def time_text_queries(clip: Any, tokenizer: Any, device: torch.device, stored: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batches", default="1,2,4,8,16,32,64,128")
+    parser.add_argument(
+        "--compiled-batches",
+        default="32,64,128",
+        help="batch sizes also run through torch.compile (each shape compiles once)",
+    )
     parser.add_argument("--objects", type=int, default=5)
+    parser.add_argument(
+        "--clip-layout",
+        choices=LAYOUTS,
+        default="channels_last",
+        help="memory layout of the image tower (the detector is always channels-last)",
+    )
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "gpu_torch.json")
     args = parser.parse_args()
     args.batches = [int(b) for b in args.batches.split(",")]
+    compiled_batches = [int(b) for b in args.compiled_batches.split(",") if b]
     os.environ.setdefault("YOLO_OFFLINE", "1")
     device = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
-    clip, tokenizer, yolo, image_size = build_models(device)
-    figures = {
+    clip_layout = LAYOUTS[args.clip_layout]
+    clip, tokenizer, yolo, image_size = build_models(device, clip_layout)
+    figures: dict[str, Any] = {
         "benchmark": "gpu_torch",
         "command": "python " + " ".join(sys.argv),
-        "machine": {
-            **machine_info(),
-            "gpu": torch.cuda.get_device_name(0),
-            "torch": torch.__version__,
-        },
+        "machine": {**machine_info(), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__},
         "models": "MobileCLIP2-S2 + YOLO11s, random weights, fp16",
         "objects_per_image": args.objects,
-        "detect_embed": time_batches(args, clip, yolo, image_size, device),
-        "stage_ms_at_batch_64": stage_breakdown(
-            sample_jpegs(64), clip, yolo, image_size, args.objects, device
-        ),
-        "text_query_end_to_end": time_text_queries(clip, tokenizer, device, args.stored),
+        "clip_layout": args.clip_layout,
+        "tower_gflop_per_image": round(tower_gflop(clip, image_size), 2),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+    def save() -> None:  # after every phase, so a run cut short still leaves its figures
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(figures, indent=2) + "\n")
+
+    eager = Towers(clip, yolo, compiled=False, clip_layout=clip_layout)
+    probe = sample_jpegs(64)
+    figures["text_query_end_to_end"] = time_text_queries(clip, tokenizer, device, args.stored)
+    figures["eager"] = time_batches(args, eager, image_size, device, args.batches, prefetch=False)
+    figures["eager_stage_ms_at_batch_64"] = stage_breakdown(probe, eager, image_size, args.objects, device)
+    save()
+    if compiled_batches:
+        compiled = Towers(clip, yolo, compiled=True, clip_layout=clip_layout)
+        figures["compiled"] = time_batches(
+            args, compiled, image_size, device, compiled_batches, prefetch=False
+        )
+        save()
+        figures["compiled_prefetch"] = time_batches(
+            args, compiled, image_size, device, compiled_batches, prefetch=True
+        )
+        figures["compiled_stage_ms_at_batch_64"] = stage_breakdown(
+            probe, compiled, image_size, args.objects, device
+        )
+        save()
+        tower_input = torch.randn(64 * (1 + args.objects), 3, image_size, image_size, device=device)
+        tower_input = tower_input.half().contiguous(memory_format=torch.channels_last)
+        figures["compiled_tower_top_kernels_at_batch_64"] = top_kernels(compiled, tower_input)
+        save()
     print(json.dumps(figures, indent=2))
+
+
+def tower_gflop(clip: Any, image_size: int) -> float:
+    """Image-tower arithmetic per image (multiply-add = 2 FLOPs), counted by torch's FLOP counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    image = torch.zeros(1, 3, image_size, image_size, device=next(clip.parameters()).device,
+                        dtype=torch.float16).contiguous(memory_format=torch.channels_last)  # fmt: skip
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        clip.visual(image)
+    return counter.get_total_flops() / 1e9
 
 
 if __name__ == "__main__":
