@@ -5,10 +5,11 @@
 Model work is counted, not quoted: Conv/MatMul/Gemm MACs from each ONNX graph after ONNX Runtime's
 symbolic shape inference (batch 1), convolution MACs of the starter SSD from cv2.dnn's layer
 shapes and of EfficientNet-Lite3 from its TFLite tensors. GEMM FLOP/s is the best of a few
-1024^3 products, fp32 with numpy's OpenBLAS at 1 and 2 threads and ONNX Runtime MatMul, and int8
-with ONNX Runtime MatMulInteger. Counting ONNX graphs needs the `onnx` package: where this
-interpreter lacks it, that part runs in .venv-export (`--count-onnx`). The fraction of the
-ceiling reached is read from results/ingest_*.json (bench_ingest.py) when present.
+1024^3 products, fp32 with numpy's OpenBLAS at 1 and 2 threads and ONNX Runtime MatMul, int8
+with ONNX Runtime MatMulInteger, and bf16 with OpenVINO where the CPU has it (AMX): the ceiling of
+the `@openvino` variants of `bench_ingest.py --engines`. Counting ONNX graphs needs `onnx` and
+`sympy`: where this interpreter lacks them, that part runs in .venv-export (`--count-onnx`). The
+fraction of the ceiling reached is read from results/ingest_*.json (bench_ingest.py) when present.
 """
 
 from __future__ import annotations
@@ -51,30 +52,63 @@ def numpy_gemm(threads: int) -> float:
     return round(float(out.stdout.strip()), 1)
 
 
+def matmul_model(a_type: int, b_type: int, out_type: int, op: str = "MatMul") -> bytes:
+    """A one-node GEMM graph, GEMM_N square, serialized."""
+    from onnx import helper
+
+    graph = helper.make_graph(
+        [helper.make_node(op, ["a", "b"], ["y"])], "gemm",
+        [helper.make_tensor_value_info("a", a_type, [GEMM_N, GEMM_N]),
+         helper.make_tensor_value_info("b", b_type, [GEMM_N, GEMM_N])],
+        [helper.make_tensor_value_info("y", out_type, [GEMM_N, GEMM_N])],
+    )  # fmt: skip
+    return bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+
+
+def openvino_bf16_gemm(threads: int, n: int = 2048) -> float | None:
+    """GFLOP/s of an fp32 MatMul that OpenVINO runs in bf16 (AMX where present); None without it.
+
+    The second operand is a constant, as a model's weights are (converted to bf16 once, at compile
+    time); n 2048, where 1024 gave 5-17% less."""
+    try:
+        import openvino
+    except ImportError:
+        return None
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    core = openvino.Core()
+    if "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        return None
+    rng = np.random.default_rng(0)
+    weights = numpy_helper.from_array(rng.random((n, n), dtype=np.float32), "b")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])], "gemm",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])], [weights],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    compiled = core.compile_model(core.read_model(model, b""), "CPU", {
+        "INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": threads})  # fmt: skip
+    request = compiled.create_infer_request()
+    inputs = {"a": rng.random((n, n), dtype=np.float32)}
+    return round(best_rate(lambda: request.infer(inputs), 2.0 * n**3), 1)
+
+
 def ort_gemm(threads: int) -> dict[str, float]:
     """fp32 MatMul and int8 MatMulInteger GFLOP/s (GOP/s) in ONNX Runtime with `threads` threads."""
     import numpy as np
-    import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper
+    from onnx import TensorProto
 
-    def session(node: onnx.NodeProto, a_type: int, b_type: int, out_type: int) -> ort.InferenceSession:
-        graph = helper.make_graph(
-            [node], "gemm",
-            [helper.make_tensor_value_info("a", a_type, [GEMM_N, GEMM_N]),
-             helper.make_tensor_value_info("b", b_type, [GEMM_N, GEMM_N])],
-            [helper.make_tensor_value_info("y", out_type, [GEMM_N, GEMM_N])],
-        )  # fmt: skip
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    def session(model: bytes) -> ort.InferenceSession:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
-        return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     rng = np.random.default_rng(0)
-    fp32 = session(helper.make_node("MatMul", ["a", "b"], ["y"]), TensorProto.FLOAT, TensorProto.FLOAT,
-                   TensorProto.FLOAT)  # fmt: skip
-    int8 = session(helper.make_node("MatMulInteger", ["a", "b"], ["y"]), TensorProto.UINT8, TensorProto.INT8,
-                   TensorProto.INT32)  # fmt: skip
+    fp32 = session(matmul_model(TensorProto.FLOAT, TensorProto.FLOAT, TensorProto.FLOAT))
+    int8 = session(matmul_model(TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32, "MatMulInteger"))
     f = {
         "a": rng.random((GEMM_N, GEMM_N), dtype=np.float32),
         "b": rng.random((GEMM_N, GEMM_N), dtype=np.float32),
@@ -134,6 +168,7 @@ def count_onnx_macs(path: Path, side: int) -> dict[str, float]:
 def onnx_macs(path: Path, side: int) -> dict[str, float]:
     try:
         import onnx  # noqa: F401
+        import sympy  # noqa: F401  (ONNX Runtime's symbolic shape inference)
     except ModuleNotFoundError:
         out = subprocess.run([str(EXPORT_PYTHON), __file__, "--count-onnx", str(path), str(side)],
                              capture_output=True, text=True, check=True)  # fmt: skip
@@ -219,8 +254,10 @@ def pack_macs(pack: Path) -> dict[str, object]:
             "detail": {"detector": detector, "image_encoder": embedder}}  # fmt: skip
 
 
-def reached(name: str, macs: dict[str, object], peak_gflops: float) -> dict[str, object] | None:
-    """Achieved model GFLOP/s of each bench_ingest variant, as a fraction of `peak_gflops`."""
+def reached(name: str, macs: dict[str, object], peak_gflops: float, bf16_peak: float | None = None
+            ) -> dict[str, object] | None:  # fmt: skip
+    """Achieved model GFLOP/s of each bench_ingest variant, as a fraction of `peak_gflops` (fp32),
+    or of `bf16_peak` for variants run on OpenVINO (`variant@openvino`, bf16)."""
     path = RESULTS_DIR / f"{name}.json"
     if not path.is_file():
         return None
@@ -232,11 +269,14 @@ def reached(name: str, macs: dict[str, object], peak_gflops: float) -> dict[str,
     out: dict[str, object] = {"source": path.name, "objects_per_image": round(objects_per_image, 2),
                               "gflop_per_image": round(gflop_per_image, 2),
                               "ceiling_images_per_s": round(peak_gflops / gflop_per_image, 2)}  # fmt: skip
-    for variant in ("naive", "pipeline_w1", "pipeline"):
-        if variant in result:
-            ips = float(result[variant]["images_per_s"])
+    for variant, figures in result.items():
+        if not (isinstance(figures, dict) and "images_per_s" in figures):
+            continue
+        ceiling = bf16_peak if variant.endswith("@openvino") else peak_gflops
+        if ceiling:
+            ips = float(figures["images_per_s"])
             out[variant] = {"images_per_s": ips, "gflop_per_s": round(ips * gflop_per_image, 1),
-                            "fraction_of_ceiling": round(ips * gflop_per_image / peak_gflops, 3)}  # fmt: skip
+                            "fraction_of_ceiling": round(ips * gflop_per_image / ceiling, 3)}  # fmt: skip
     return out
 
 
@@ -255,15 +295,25 @@ def main() -> None:
     # the better of that and twice the best single-thread product (one core's peak, twice).
     one_core = max(gemm["numpy_fp32_1_thread"], gemm["ort_fp32_1_thread"])
     peak = max(gemm["numpy_fp32_2_threads"], gemm["ort_fp32_2_threads"], 2 * one_core)
+    bf16 = {threads: openvino_bf16_gemm(threads) for threads in (1, 2)}
+    for threads, rate in bf16.items():
+        if rate:
+            gemm[f"openvino_bf16_{threads}_thread{'s' if threads > 1 else ''}"] = rate
+    bf16_peak = max(bf16[2], 2 * bf16[1]) if bf16[1] and bf16[2] else None
     packs: dict[str, object] = {
         "starter": {**starter_macs(), "embedder_note": "int8 TFLite (EfficientNet-Lite3)"}
     }
     for pack in args.pack:
         packs[pack.name] = pack_macs(pack)
     fractions = {name: reached(f"ingest_{name}", macs, peak) for name, macs in packs.items()}  # type: ignore[arg-type]
+    for pack in args.pack:  # bench_ingest --engines onnxruntime,openvino
+        fractions[f"engines_{pack.name}"] = reached(
+            f"ingest_engines_{pack.name}", packs[pack.name], peak, bf16_peak
+        )  # type: ignore[arg-type]
     figures = {
         "gemm_gflops": gemm,
         "fp32_ceiling_gflops (2 cores)": peak,
+        "bf16_ceiling_gflops (2 cores, OpenVINO)": bf16_peak,
         "ceiling_rule": "max(2-thread GEMM, 2 x best 1-thread GEMM), fp32",
         "model_macs": packs,
         "reached": fractions,

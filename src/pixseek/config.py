@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     inference: Literal["local", "triton"] = "local"
     triton_url: str = "127.0.0.1:8001"
     onnx_providers: str = Field(default="auto", description="'auto', 'cpu' or 'cuda'")
+    onnx_engine: Literal["auto", "onnxruntime", "openvino"] = Field(
+        default="auto",
+        description="what runs an exported pack in-process; 'auto': OpenVINO (bf16) when it is "
+        "installed and the CPU has bf16 arithmetic (AMX) and no CUDA provider is chosen, else ONNX Runtime",
+    )
     onnx_threads: int = Field(
         default=0, ge=0, description="ONNX Runtime threads per model call; 0: one per usable CPU"
     )

@@ -116,12 +116,19 @@ def test_bad_search_parameters_are_422(client: TestClient, params: dict[str, Any
      {"text_query": "cat", "date_from": "2024-02-01", "date_to": "2024-01-01"},
      {"text_query": "cat", "yolo_classes": ["unicorn"]}, {"text_query": "cat", "k": 0},
      {"text_query": "cat", "min_confidence": 2}, {"yolo_classes": ["cat"]}, {"text_query": "   "},
-     {"text_query": "cat", "colour": "red"}],
+     {"text_query": "cat", "colour": "red"}, {"text_query": "cat", "min_score": False},
+     {"text_query": "cat", "min_score": "0.5"}, {"text_query": "cat", "k": True},
+     {"text_query": "cat", "min_confidence": "0.5"}],
 )  # fmt: skip
 def test_bad_hybrid_bodies_are_422(client: TestClient, body: dict[str, object]) -> None:
     error = assert_error(client.post("/search/hybrid", json=body), 422, "validation_error")
     if body.get("yolo_classes") == ["unicorn"]:
         assert "unicorn" in error["message"]
+
+
+def test_whole_numbers_are_numbers_in_bodies(client: TestClient) -> None:
+    body = {"text_query": "cat", "min_score": 0, "min_confidence": 1, "k": 5}
+    assert client.post("/search/hybrid", json=body).status_code == 200
 
 
 def test_malformed_json_is_422(client: TestClient) -> None:

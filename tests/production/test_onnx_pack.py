@@ -21,7 +21,9 @@ from pixseek.models.protocols import ModelPack
 pytestmark = pytest.mark.export
 
 # Random-weight detectors score everything near zero: a zero floor still yields boxes to embed.
-SETTINGS = Settings(min_detection_confidence=0.0, max_objects_per_image=3, onnx_providers="cpu")
+SETTINGS = Settings(
+    min_detection_confidence=0.0, max_objects_per_image=3, onnx_providers="cpu", onnx_engine="onnxruntime"
+)
 
 
 def photo(seed: int, height: int = 360, width: int = 480) -> np.ndarray:

@@ -58,7 +58,8 @@ def served(triton: Ports, mobileclip_pack: Path) -> TritonModelPack:
 
 @pytest.fixture(scope="module")
 def local(mobileclip_pack: Path, triton: Ports) -> OnnxModelPack:
-    return load_onnx_pack(mobileclip_pack, settings_for(mobileclip_pack, triton))
+    # Triton's python-backend models run ONNX Runtime: the same engine in process, for equal rankings.
+    return load_onnx_pack(mobileclip_pack, settings_for(mobileclip_pack, triton, onnx_engine="onnxruntime"))
 
 
 def photos() -> list[np.ndarray]:

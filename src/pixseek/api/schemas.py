@@ -71,10 +71,16 @@ def _not_a_number(value: object) -> object:
 DateBound = Annotated[date | datetime | None, BeforeValidator(_not_a_number)]
 
 
+# Numbers in JSON bodies are strict: lax parsing would take `false` or "0.5" for a number, which the
+# schema does not allow (found by the API fuzz test).
 class PagingFields(BaseModel):
-    k: int = Field(20, ge=1, le=MAX_K, description="results to return")
-    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="results to skip (offset + k <= 10000)")
-    min_score: float = Field(-1.0, ge=-1.0, le=1.0, description="drop results scoring below this")
+    k: int = Field(20, ge=1, le=MAX_K, strict=True, description="results to return")
+    offset: int = Field(
+        0, ge=0, le=MAX_OFFSET, strict=True, description="results to skip (offset + k <= 10000)"
+    )
+    min_score: float = Field(
+        -1.0, ge=-1.0, le=1.0, strict=True, description="drop results scoring below this"
+    )
     sort: SortOrder = Field("score", description="'score' (best first) or 'date' (newest capture first)")
 
 
@@ -90,13 +96,15 @@ class FilterFields(BaseModel):
 
 class HybridSearchRequest(FilterFields, PagingFields):
     min_confidence: float = Field(
-        CLASS_MIN_CONFIDENCE, ge=0.0, le=1.0, description="a class counts at this confidence"
+        CLASS_MIN_CONFIDENCE, ge=0.0, le=1.0, strict=True, description="a class counts at this confidence"
     )
     classes_mode: Literal["any", "all"] = Field("any", description="any listed class, or all of them")
 
 
 class ObjectSearchRequest(FilterFields, PagingFields):
-    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="objects at this confidence or more")
+    min_confidence: float = Field(
+        0.0, ge=0.0, le=1.0, strict=True, description="objects at this confidence or more"
+    )
 
 
 # --- other responses ------------------------------------------------------------------------

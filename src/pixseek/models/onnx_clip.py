@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from pixseek.models.clip_tokenizer import ClipTokenizer
+from pixseek.models.graph_runner import GraphRunner
 from pixseek.models.model_inputs import embedder_input
-from pixseek.models.onnx_session import OnnxGraphRunner
 from pixseek.models.pack_manifest import EmbedderManifest
 from pixseek.models.types import RGBImage, Vectors, l2_normalize
 
 
 class OnnxImageEmbedder:
-    def __init__(self, encoder: OnnxGraphRunner, manifest: EmbedderManifest) -> None:
+    def __init__(self, encoder: GraphRunner, manifest: EmbedderManifest) -> None:
         self.encoder = encoder
         self.spec = manifest.image
         self.dim = manifest.dim
@@ -26,9 +26,7 @@ class OnnxImageEmbedder:
 
 
 class OnnxTextEmbedder:
-    def __init__(
-        self, encoder: OnnxGraphRunner, tokenizer: ClipTokenizer, manifest: EmbedderManifest
-    ) -> None:
+    def __init__(self, encoder: GraphRunner, tokenizer: ClipTokenizer, manifest: EmbedderManifest) -> None:
         self.encoder = encoder
         self.tokenizer = tokenizer
         self.dim = manifest.dim

@@ -1,4 +1,4 @@
-"""The ModelPack of an exported pack directory, run in-process by ONNX Runtime (no torch)."""
+"""The ModelPack of an exported pack directory, run in-process by ONNX Runtime or OpenVINO (no torch)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import numpy as np
 from pixseek.config import Settings
 from pixseek.models.clip_tokenizer import ClipTokenizer
 from pixseek.models.compose import ComposedAnalyzer
+from pixseek.models.engine_choice import choose_engine, open_graph
+from pixseek.models.graph_runner import GraphRunner
 from pixseek.models.onnx_clip import OnnxImageEmbedder, OnnxTextEmbedder
-from pixseek.models.onnx_session import OnnxGraphRunner, Provider, resolve_providers
+from pixseek.models.onnx_session import Provider, resolve_providers
 from pixseek.models.onnx_yolo import OnnxYoloDetector
+from pixseek.models.openvino_session import OpenVinoGraphRunner
 from pixseek.models.pack_manifest import ModelPackFiles, OnnxGraph
 from pixseek.models.protocols import PackInfo
 
@@ -46,18 +49,21 @@ class OnnxModelPack:
         providers: Mapping[str, Sequence[Provider]] | None = None,
     ) -> None:
         """`providers` may give a graph ('image_encoder', 'text_encoder', 'detector') its own ONNX
-        Runtime providers instead of `settings.onnx_providers` (benchmarks: TensorRT profiles)."""
+        Runtime providers instead of `settings.onnx_providers` (benchmarks: TensorRT profiles).
+        `settings.onnx_engine` picks ONNX Runtime or OpenVINO per graph (`engine_choice`)."""
         default = resolve_providers(settings.onnx_providers)
         chosen = {role: (providers or {}).get(role, default) for role in GRAPH_ROLES}
         embedder = files.embedder
-        threads = settings.onnx_threads or None
-        image_encoder = _runner(
-            files.image_encoder_path, embedder.image_encoder, chosen["image_encoder"], threads
-        )
-        text_encoder = _runner(
-            files.text_encoder_path, embedder.text_encoder, chosen["text_encoder"], threads
-        )
-        detector_graph = _runner(files.detector_path, files.detector.graph, chosen["detector"], threads)
+
+        def runner(role: str, path: Path, graph: OnnxGraph) -> GraphRunner:
+            engine = choose_engine(settings.onnx_engine, chosen[role])
+            return open_graph(
+                engine, path, graph.input, graph.output, chosen[role], settings.onnx_threads or None
+            )
+
+        image_encoder = runner("image_encoder", files.image_encoder_path, embedder.image_encoder)
+        text_encoder = runner("text_encoder", files.text_encoder_path, embedder.text_encoder)
+        detector_graph = runner("detector", files.detector_path, files.detector.graph)
         self.files = files
         self.image_embedder = OnnxImageEmbedder(image_encoder, embedder)
         self.text_embedder = OnnxTextEmbedder(text_encoder, tokenizer_for(files), embedder)
@@ -74,18 +80,13 @@ class OnnxModelPack:
             max_objects=settings.max_objects_per_image,
             min_confidence=settings.min_detection_confidence,
         )
-        self.info = pack_info(files, inference="onnxruntime", providers=",".join(image_encoder.providers))
+        engine = "openvino" if isinstance(image_encoder, OpenVinoGraphRunner) else "onnxruntime"
+        self.info = pack_info(files, inference=engine, providers=",".join(image_encoder.providers))
 
     def warmup(self) -> None:
         image = np.full((64, 96, 3), 127, dtype=np.uint8)
         self.analyzer.analyze([image])
         self.text_embedder.embed_texts(["warm up"])
-
-
-def _runner(
-    path: Path, graph: OnnxGraph, providers: Sequence[Provider], threads: int | None
-) -> OnnxGraphRunner:
-    return OnnxGraphRunner(path, graph.input, graph.output, providers, threads=threads)
 
 
 def load_onnx_pack(path: Path, settings: Settings) -> OnnxModelPack:

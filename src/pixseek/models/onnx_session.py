@@ -10,6 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
+from pixseek.models.graph_runner import check_io_names
+
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 # A provider name, or a (name, options) pair as ONNX Runtime accepts them (e.g. TensorRT's).
@@ -68,7 +70,9 @@ class OnnxGraphRunner:
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
         self.input_name = input_name
         self.output_name = output_name
-        self._check_names()
+        inputs = [node.name for node in self.session.get_inputs()]
+        outputs = [node.name for node in self.session.get_outputs()]
+        check_io_names(path, input_name, output_name, inputs, outputs)
 
     def run(self, batch: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
         (output,) = self.session.run([self.output_name], {self.input_name: batch})
@@ -77,12 +81,3 @@ class OnnxGraphRunner:
     @property
     def providers(self) -> list[str]:
         return list(self.session.get_providers())
-
-    def _check_names(self) -> None:
-        inputs = [node.name for node in self.session.get_inputs()]
-        outputs = [node.name for node in self.session.get_outputs()]
-        if self.input_name not in inputs or self.output_name not in outputs:
-            raise ValueError(
-                f"{self.path}: manifest names input {self.input_name!r} and output "
-                f"{self.output_name!r}, the graph has inputs {inputs} and outputs {outputs}"
-            )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pixseek.models.graph_runner import GraphRunner
 from pixseek.models.model_inputs import detector_input
-from pixseek.models.onnx_session import OnnxGraphRunner
 from pixseek.models.pack_manifest import DetectorManifest
 from pixseek.models.types import Detection, RGBImage
 from pixseek.models.yolo_postprocess import decode_batch
@@ -14,7 +14,7 @@ from pixseek.models.yolo_postprocess import decode_batch
 class OnnxYoloDetector:
     def __init__(
         self,
-        graph: OnnxGraphRunner,
+        graph: GraphRunner,
         manifest: DetectorManifest,
         *,
         min_confidence: float,
