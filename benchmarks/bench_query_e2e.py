@@ -293,9 +293,18 @@ def measure_size(db: Path, pack: StarterPack, texts: list[str]) -> dict[str, Any
 
 
 def measure_text_encoders(starter: StarterPack, pack_dir: Path, texts: list[str]) -> dict[str, Any]:
-    """One-text embedding latency of another pack's text encoder beside the starter's, interleaved."""
-    other = load_pack(Settings(models=str(pack_dir)))
-    encoders = {"starter": starter.text_embedder, other.info.embedder_id: other.text_embedder}
+    """One-text embedding latency of another pack's text encoder, on each in-process engine
+    installed here (`name@engine`), beside the starter's; interleaved."""
+    encoders: dict[str, Any] = {"starter": starter.text_embedder}
+    other = None
+    for engine in ("onnxruntime", "openvino"):
+        try:
+            other = load_pack(Settings(models=str(pack_dir), onnx_engine=engine))
+        except RuntimeError as error:  # openvino not installed
+            print(f"{engine}: {error}", flush=True)
+            continue
+        encoders[f"{other.info.embedder_id}@{engine}"] = other.text_embedder
+    assert other is not None
     for text in texts[:5]:
         for encoder in encoders.values():
             encoder.embed_texts([text])
@@ -362,10 +371,19 @@ def main() -> None:
     parser.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR)
     parser.add_argument("--text-pack", type=Path, help="also time this pack directory's text encoder")
     parser.add_argument("--build-only", action="store_true", help="build (or check) the stores and stop")
+    parser.add_argument(
+        "--text-encoders-only",
+        action="store_true",
+        help="time only --text-pack's text encoder (results/text_encoders.json)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     pack = StarterPack(Settings().resolved_cache_dir())
     pack.warmup()
+    if args.text_encoders_only:
+        encoders = measure_text_encoders(pack, args.text_pack, query_texts(pack, args.queries, args.seed))
+        print(write_result("text_encoders", {"queries": args.queries, **encoders}).read_text())
+        return
     stores = {rows: args.work_dir / f"store-{rows}" for rows in args.rows}
     builds = {rows: ensure_store(db, rows, pack, args.seed) for rows, db in stores.items()}
     if args.build_only:

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import numpy as np
 
-from pixseek.index.lance_schema import ClassColumns, as_utc
-from pixseek.index.protocol import ImageFilter, ObjectFilter
+from pixseek.index.lance_schema import ClassColumns
+from pixseek.index.protocol import ImageFilter, ObjectFilter, as_utc
 
 
 def sql_string(value: str) -> str:

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pixseek.index.lance_filters import confidence_floor
-from pixseek.index.lance_schema import ClassColumns, as_utc
-from pixseek.index.protocol import ImageFilter
+from pixseek.index.lance_schema import ClassColumns
+from pixseek.index.protocol import ImageFilter, as_utc
 
 NO_DATE = np.iinfo(np.int64).min  # captured_at unknown
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from pixseek.index.class_keys import ClassKeys
-from pixseek.index.protocol import ImageRecord, ObjectRecord, Vector
+from pixseek.index.protocol import ImageRecord, ObjectRecord, Vector, as_utc
 from pixseek.models.types import Box, Detection
 
 IMAGES_TABLE = "images"
@@ -76,10 +75,6 @@ def objects_schema(dim: int) -> pa.Schema:
 RECORD_COLUMNS = (
     "id", "path", "filename", "width", "height", "captured_at", "ingested_at", "tags", "detections",
 )  # fmt: skip
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _checked_vector(vector: Vector | None, dim: int, owner: str) -> Vector:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from pixseek.index.class_keys import ClassKeys
-from pixseek.index.protocol import ImageRecord, ModelMismatchError, ObjectRecord, Vector
+from pixseek.index.protocol import ImageRecord, ModelMismatchError, ObjectRecord, Vector, as_utc
 from pixseek.models.protocols import PackInfo
 from pixseek.models.types import Box, Detection
 
@@ -127,10 +127,6 @@ def check_meta(meta: Mapping[str, Any] | None, pack: PackInfo, index: str) -> No
     stored_id, stored_dim = str(stored.get("model_id")), int(stored.get("dim", -1))
     if (stored_id, stored_dim) != (pack.model_id, pack.dim):
         raise ModelMismatchError(stored_id, stored_dim, pack.model_id, pack.dim)
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def date_text(moment: datetime) -> str:

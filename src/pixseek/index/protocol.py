@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -13,6 +13,11 @@ import numpy.typing as npt
 from pixseek.models.types import Detection
 
 Vector = npt.NDArray[np.float32]
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Stores keep UTC: a naive datetime is taken as UTC, an aware one converted."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class ModelMismatchError(RuntimeError):
