@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(KINDS))
     parser.add_argument(
         "--warmup-rounds", type=int, default=1,
-        help="untimed rounds first: OpenVINO prepares each new batch shape on first use (YOLO11s: ~0.3 s a shape)",
+        help="untimed rounds first: OpenVINO prepares each new batch shape on first use (~0.3 s)",
     )  # fmt: skip
     args = parser.parse_args()
     engines = [e for e in args.engines.split(",") if e] or [None]

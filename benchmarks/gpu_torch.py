@@ -142,8 +142,9 @@ class ShiftedSumDepthwise(torch.nn.Module):
         return out  # type: ignore[return-value]
 
 
-def with_shifted_depthwise(visual: torch.nn.Module, min_kernel: int = 5) -> torch.nn.Module:
-    """A copy of `visual` whose stride-1 depthwise convolutions of `min_kernel` and up are shifted sums."""
+def with_depthwise(visual: torch.nn.Module, replacement: Any, min_kernel: int = 5) -> torch.nn.Module:
+    """A copy of `visual` whose stride-1 'same' depthwise convolutions of `min_kernel` and up are
+    `replacement(conv)` (ShiftedSumDepthwise, or depthwise_triton.TritonDepthwise)."""
     import copy
 
     visual = copy.deepcopy(visual)
@@ -152,7 +153,7 @@ def with_shifted_depthwise(visual: torch.nn.Module, min_kernel: int = 5) -> torc
             if (isinstance(child, torch.nn.Conv2d) and child.groups == child.in_channels == child.out_channels
                     and child.kernel_size[0] >= min_kernel and child.stride == (1, 1)
                     and child.padding == (child.kernel_size[0] // 2,) * 2):  # fmt: skip
-                setattr(parent, name, ShiftedSumDepthwise(child))
+                setattr(parent, name, replacement(child))
     return visual
 
 
@@ -383,21 +384,27 @@ def main() -> None:
         tower_input = tower_input.half().contiguous(memory_format=torch.channels_last)
         figures["compiled_tower_top_kernels_at_batch_64"] = top_kernels(compiled, tower_input)
         save()
-        if args.shifted_depthwise:
-            shifted = Towers(clip, yolo, compiled=True, clip_layout=clip_layout,
-                             visual=with_shifted_depthwise(clip.visual))  # fmt: skip
+        variants = {"shifted": args.shifted_depthwise, "triton_dw": args.triton_depthwise}
+        for name in (name for name, wanted in variants.items() if wanted):
+            if name == "triton_dw":
+                from depthwise_triton import TritonDepthwise
+
+                visual = with_depthwise(clip.visual, TritonDepthwise)
+            else:
+                visual = with_depthwise(clip.visual, ShiftedSumDepthwise)
+            towers = Towers(clip, yolo, compiled=True, clip_layout=clip_layout, visual=visual)
             with torch.inference_mode():
                 reference = F.normalize(compiled.embed(tower_input).float(), dim=-1)
-                found = F.normalize(shifted.embed(tower_input).float(), dim=-1)
-            figures["shifted_vs_conv_cosine_min"] = round(float((reference * found).sum(-1).min()), 6)
-            figures["compiled_shifted_prefetch"] = time_batches(
-                args, shifted, image_size, device, compiled_batches, prefetch=True
+                found = F.normalize(towers.embed(tower_input).float(), dim=-1)
+            figures[f"{name}_vs_conv_cosine_min"] = round(float((reference * found).sum(-1).min()), 6)
+            figures[f"compiled_{name}_prefetch"] = time_batches(
+                args, towers, image_size, device, compiled_batches, prefetch=True
             )
-            figures["compiled_shifted_stage_ms_at_batch_64"] = stage_breakdown(
-                probe, shifted, image_size, args.objects, device
+            figures[f"compiled_{name}_stage_ms_at_batch_64"] = stage_breakdown(
+                probe, towers, image_size, args.objects, device
             )
             save()
-            figures["compiled_shifted_tower_top_kernels_at_batch_64"] = top_kernels(shifted, tower_input)
+            figures[f"compiled_{name}_tower_top_kernels_at_batch_64"] = top_kernels(towers, tower_input)
             save()
     print(json.dumps(figures, indent=2))
 
