@@ -272,7 +272,11 @@ def reached(name: str, macs: dict[str, object], peak_gflops: float, bf16_peak: f
     for variant, figures in result.items():
         if not (isinstance(figures, dict) and "images_per_s" in figures):
             continue
-        ceiling = bf16_peak if variant.endswith("@openvino") else peak_gflops
+        # A run without --engines used one engine for every variant: its "engines" field names it.
+        on_openvino = variant.endswith("@openvino") or (
+            "@" not in variant and any("OpenVINO" in e for e in result.get("engines", []))
+        )
+        ceiling = bf16_peak if on_openvino else peak_gflops
         if ceiling:
             ips = float(figures["images_per_s"])
             out[variant] = {"images_per_s": ips, "gflop_per_s": round(ips * gflop_per_image, 1),

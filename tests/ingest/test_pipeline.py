@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,3 +99,25 @@ def test_uploaded_bytes_are_kept_in_the_store_media_folder(engine: Engine, tmp_p
 
 def all_records(engine: Engine) -> list[ImageRecord]:
     return engine.store.list_images(1000)
+
+
+def test_the_next_batch_is_queued_for_the_models_before_a_batch_is_written(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    submit, upsert = engine.ingestor._analysis.submit, engine.store.upsert
+
+    def logged_submit(analyzer: Any, images: Any) -> Any:
+        events.append(f"analyze {len(images)}")
+        return submit(analyzer, images)
+
+    def logged_upsert(items: Any) -> None:
+        events.append(f"write {len(items)}")
+        upsert(items)
+
+    monkeypatch.setattr(engine.ingestor._analysis, "submit", logged_submit)
+    monkeypatch.setattr(engine.store, "upsert", logged_upsert)
+    paths = copy_samples(tmp_path / "photos", SOME_SAMPLES)  # 4 images: batches of 3 and 1
+    report = index_paths(engine.ingestor, paths, batch_size=3, progress=False)
+    assert report.indexed == 4
+    assert events == ["analyze 3", "analyze 1", "write 3", "write 1"]

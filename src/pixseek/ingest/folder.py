@@ -7,6 +7,7 @@ skips every image a killed run already stored.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pixseek.ingest.pipeline import (
     IngestItem,
     Ingestor,
     IngestResult,
+    PendingCommit,
     PreparedImage,
     ready_images,
 )
@@ -82,9 +84,20 @@ def index_paths(
     batch_size: int = 16,
     progress: bool = True,
 ) -> FolderReport:
-    """Ingest `paths` in batches, decoding batch n+1 while the models work on batch n."""
+    """Ingest `paths` in batches, decoding batch n+1 while the models work on batch n, and queueing
+    batch n+1 for the models before batch n is written (two batches in flight)."""
     report = FolderReport()
     bar = tqdm(total=len(paths), unit="img", disable=not progress, dynamic_ncols=True)
+    in_flight: deque[tuple[Sequence[Path], list[PreparedImage | IngestResult], PendingCommit]] = deque()
+
+    def finish_oldest() -> None:
+        batch, slots, pending_commit = in_flight.popleft()
+        committed = iter(ingestor.finish(pending_commit))
+        for path, slot in zip(batch, slots, strict=True):
+            report.add(path, next(committed) if isinstance(slot, PreparedImage) else slot)
+        bar.update(len(batch))
+        bar.set_postfix(new=report.indexed, known=report.existing, bad=len(report.rejected))
+
     with ThreadPoolExecutor(1, thread_name_prefix="pixseek-prefetch") as prefetch:
 
         def prepare(batch: Sequence[Path]) -> list[PreparedImage | IngestResult]:
@@ -98,10 +111,10 @@ def index_paths(
             assert pending is not None
             slots = pending.result()
             pending = prefetch.submit(prepare, batches[number + 1]) if number + 1 < len(batches) else None
-            committed = iter(ingestor.commit(ready_images(slots)))
-            for path, slot in zip(batch, slots, strict=True):
-                report.add(path, next(committed) if isinstance(slot, PreparedImage) else slot)
-            bar.update(len(batch))
-            bar.set_postfix(new=report.indexed, known=report.existing, bad=len(report.rejected))
+            in_flight.append((batch, slots, ingestor.start(ready_images(slots))))
+            if len(in_flight) > 1:
+                finish_oldest()
+        while in_flight:
+            finish_oldest()
     bar.close()
     return report

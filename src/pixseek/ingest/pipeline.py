@@ -24,6 +24,7 @@ from pixseek.ingest.decode import DecodedImage, ImageDecodeError, decode_image
 from pixseek.ingest.media import MediaStore
 from pixseek.ingest.shards import AnalysisWorkers
 from pixseek.models.protocols import ModelPack
+from pixseek.models.types import Analysis
 
 IngestStatus = Literal["indexed", "exists", "rejected"]
 
@@ -50,6 +51,15 @@ class PreparedImage:
     item: IngestItem
     image_id: str
     decoded: DecodedImage
+
+
+@dataclass(frozen=True)
+class PendingCommit:
+    """A batch whose analysis is queued (`Ingestor.start`), to be written by `Ingestor.finish`."""
+
+    ready: Sequence[PreparedImage]
+    analyses: Callable[[], list[Analysis]] | None
+    started: float
 
 
 @dataclass
@@ -148,10 +158,22 @@ class Ingestor:
 
     def commit(self, ready: Sequence[PreparedImage]) -> list[IngestResult]:
         """Run the models over the batch and write every image with its objects."""
-        if not ready:
+        return self.finish(self.start(ready))
+
+    def start(self, ready: Sequence[PreparedImage]) -> PendingCommit:
+        """Queue the batch for the models; `finish` waits for them and writes. Starting batch n+1
+        before finishing batch n keeps every core busy through batch n's last shard and its write."""
+        analyses = (
+            self._analysis.submit(self.pack.analyzer, [p.decoded.rgb for p in ready]) if ready else None
+        )
+        return PendingCommit(ready, analyses, time.perf_counter())
+
+    def finish(self, pending: PendingCommit) -> list[IngestResult]:
+        ready = pending.ready
+        if not ready or pending.analyses is None:
             return []
-        started = time.perf_counter()
-        analyses = self._analysis.analyze(self.pack.analyzer, [p.decoded.rgb for p in ready])
+        started = pending.started
+        analyses = pending.analyses()
         analyzed = time.perf_counter()
         now = datetime.now(UTC)
         batch: list[tuple[ImageRecord, list[ObjectRecord]]] = []

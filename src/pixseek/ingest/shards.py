@@ -6,7 +6,7 @@ takes the next one, which keeps both cores busy when images differ in their numb
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -43,11 +43,21 @@ class AnalysisWorkers:
 
     def analyze(self, analyzer: ImageAnalyzer, images: Sequence[RGBImage]) -> list[Analysis]:
         """`analyzer` is passed per call: the caller's pack may be wrapped (metrics) after start-up."""
-        if self._pool is None or len(images) < 2:
-            return analyzer.analyze(images)
+        return self.submit(analyzer, images)()
+
+    def submit(self, analyzer: ImageAnalyzer, images: Sequence[RGBImage]) -> Callable[[], list[Analysis]]:
+        """Queue the batch's shards and return a call that waits for their analyses (in batch order).
+
+        Shards of the next batch queue behind this one's, so a worker that finishes early starts on
+        them instead of idling while the slowest shard and the store write finish. One worker: the
+        analysis runs here, now.
+        """
+        if self._pool is None:
+            done = analyzer.analyze(images)
+            return lambda: done
         ranges = split_evenly(len(images), self.workers * SHARDS_PER_WORKER)
-        shards = [images[r.start : r.stop] for r in ranges]
-        return [analysis for done in self._pool.map(analyzer.analyze, shards) for analysis in done]
+        futures = [self._pool.submit(analyzer.analyze, images[r.start : r.stop]) for r in ranges]
+        return lambda: [analysis for future in futures for analysis in future.result()]
 
     def close(self) -> None:
         if self._pool is not None:

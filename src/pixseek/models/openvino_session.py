@@ -1,7 +1,7 @@
 """OpenVINO runs of the pack's ONNX graphs on the CPU: bf16 where the processor has it (AMX).
 
-On a 2-core Xeon with AMX the MobileCLIP2-S2 + YOLO11s ingest pipeline runs at 6.07 images/s
-against 2.51 on ONNX Runtime (fp32), image vectors at cosine 0.99999 to fp32, and the text encoder
+On a 2-core Xeon with AMX the MobileCLIP2-S2 + YOLO11s ingest pipeline runs at 5.8-6.1 images/s
+against 2.3-2.5 on ONNX Runtime (fp32), image vectors at cosine 0.99999 to fp32, and the text encoder
 in 18.5 ms against 42.1 (docs/BENCHMARKS.md). `openvino` is an optional dependency.
 """
 
