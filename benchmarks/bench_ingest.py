@@ -133,7 +133,7 @@ def summarize(rounds: list[dict[str, dict[str, object]]], n: int) -> dict[str, o
 
 def engine_agreement(packs: dict[str, ModelPack], paths: list[Path]) -> dict[str, object]:
     """Cosine between each engine's image vectors and the first engine's, over the bench images."""
-    images = [decode_image(path.read_bytes(), 64_000_000).rgb for path in paths]
+    images = [decode_image(path.read_bytes(), Settings().max_image_pixels).rgb for path in paths]
     vectors = {name: pack.image_embedder.embed_images(images) for name, pack in packs.items()}
     reference_name, reference = next(iter(vectors.items()))
     return {

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 EXPORT_PYTHON = ROOT / ".venv-export" / "bin" / "python"
@@ -52,15 +53,21 @@ def numpy_gemm(threads: int) -> float:
     return round(float(out.stdout.strip()), 1)
 
 
-def matmul_model(a_type: int, b_type: int, out_type: int, op: str = "MatMul") -> bytes:
-    """A one-node GEMM graph, GEMM_N square, serialized."""
-    from onnx import helper
+def matmul_model(a_type: int, b_type: int, out_type: int, op: str = "MatMul", n: int = GEMM_N,
+                 constant_b: Any = None) -> bytes:  # fmt: skip
+    """A one-node GEMM graph, n square, serialized; `constant_b` (an array) makes the second operand
+    an initializer, as a model's weights are."""
+    from onnx import helper, numpy_helper
 
+    operands = [helper.make_tensor_value_info("a", a_type, [n, n])]
+    initializers = []
+    if constant_b is None:
+        operands.append(helper.make_tensor_value_info("b", b_type, [n, n]))
+    else:
+        initializers.append(numpy_helper.from_array(constant_b, "b"))
     graph = helper.make_graph(
-        [helper.make_node(op, ["a", "b"], ["y"])], "gemm",
-        [helper.make_tensor_value_info("a", a_type, [GEMM_N, GEMM_N]),
-         helper.make_tensor_value_info("b", b_type, [GEMM_N, GEMM_N])],
-        [helper.make_tensor_value_info("y", out_type, [GEMM_N, GEMM_N])],
+        [helper.make_node(op, ["a", "b"], ["y"])], "gemm", operands,
+        [helper.make_tensor_value_info("y", out_type, [n, n])], initializers,
     )  # fmt: skip
     return bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
 
@@ -75,19 +82,14 @@ def openvino_bf16_gemm(threads: int, n: int = 2048) -> float | None:
     except ImportError:
         return None
     import numpy as np
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 
     core = openvino.Core()
     if "BF16" not in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
         return None
     rng = np.random.default_rng(0)
-    weights = numpy_helper.from_array(rng.random((n, n), dtype=np.float32), "b")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["a", "b"], ["y"])], "gemm",
-        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [n, n])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])], [weights],
-    )  # fmt: skip
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    weights = rng.random((n, n), dtype=np.float32)
+    model = matmul_model(TensorProto.FLOAT, TensorProto.FLOAT, TensorProto.FLOAT, n=n, constant_b=weights)
     compiled = core.compile_model(core.read_model(model, b""), "CPU", {
         "INFERENCE_PRECISION_HINT": "bf16", "NUM_STREAMS": 1, "INFERENCE_NUM_THREADS": threads})  # fmt: skip
     request = compiled.create_infer_request()

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
         "installed and the CPU has bf16 arithmetic (AMX) and no CUDA provider is chosen, else ONNX Runtime",
     )
     onnx_threads: int = Field(
-        default=0, ge=0, description="ONNX Runtime threads per model call; 0: one per usable CPU"
+        default=0,
+        ge=0,
+        description="threads per model call (ONNX Runtime or OpenVINO); 0: one per usable CPU",
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(user_cache_dir("pixseek", appauthor=False)),

@@ -170,7 +170,7 @@ class Ingestor:
 
     def finish(self, pending: PendingCommit) -> list[IngestResult]:
         ready = pending.ready
-        if not ready or pending.analyses is None:
+        if pending.analyses is None:  # an empty batch
             return []
         started = pending.started
         analyses = pending.analyses()

@@ -15,7 +15,6 @@ from pixseek.models.graph_runner import GraphRunner
 from pixseek.models.onnx_clip import OnnxImageEmbedder, OnnxTextEmbedder
 from pixseek.models.onnx_session import Provider, resolve_providers
 from pixseek.models.onnx_yolo import OnnxYoloDetector
-from pixseek.models.openvino_session import OpenVinoGraphRunner
 from pixseek.models.pack_manifest import ModelPackFiles, OnnxGraph
 from pixseek.models.protocols import PackInfo
 
@@ -53,12 +52,12 @@ class OnnxModelPack:
         `settings.onnx_engine` picks ONNX Runtime or OpenVINO per graph (`engine_choice`)."""
         default = resolve_providers(settings.onnx_providers)
         chosen = {role: (providers or {}).get(role, default) for role in GRAPH_ROLES}
+        engines = {role: choose_engine(settings.onnx_engine, chosen[role]) for role in GRAPH_ROLES}
         embedder = files.embedder
 
         def runner(role: str, path: Path, graph: OnnxGraph) -> GraphRunner:
-            engine = choose_engine(settings.onnx_engine, chosen[role])
             return open_graph(
-                engine, path, graph.input, graph.output, chosen[role], settings.onnx_threads or None
+                engines[role], path, graph.input, graph.output, chosen[role], settings.onnx_threads or None
             )
 
         image_encoder = runner("image_encoder", files.image_encoder_path, embedder.image_encoder)
@@ -80,8 +79,9 @@ class OnnxModelPack:
             max_objects=settings.max_objects_per_image,
             min_confidence=settings.min_detection_confidence,
         )
-        engine = "openvino" if isinstance(image_encoder, OpenVinoGraphRunner) else "onnxruntime"
-        self.info = pack_info(files, inference=engine, providers=",".join(image_encoder.providers))
+        self.info = pack_info(
+            files, inference=engines["image_encoder"], providers=",".join(image_encoder.providers)
+        )
 
     def warmup(self) -> None:
         image = np.full((64, 96, 3), 127, dtype=np.uint8)
