@@ -33,16 +33,21 @@ def served_per_worker(metrics_dir: Path) -> dict[int, float]:
     return served
 
 
-def settled_total(metrics_dir: Path) -> float:
-    """The "/" count once two readings 0.5 s apart agree: the middleware counts a request after its
-    response is sent, so the readiness probe's own count can land just after the probe returns."""
-    previous = -1.0
+def total_served(metrics_dir: Path) -> float:
+    return sum(served_per_worker(metrics_dir).values())
+
+
+def settled_per_worker(metrics_dir: Path) -> dict[int, float]:
+    """`served_per_worker` once two readings 0.5 s apart agree: the middleware counts a request after
+    its response is sent, so a count (the readiness probe's, the last request's) can land just after
+    the client has its answer."""
+    previous = served_per_worker(metrics_dir)
     for _ in range(20):
-        total = sum(served_per_worker(metrics_dir).values())
-        if total == previous:
-            return total
-        previous = total
         time.sleep(0.5)
+        current = served_per_worker(metrics_dir)
+        if current == previous:
+            return current
+        previous = current
     return previous
 
 
@@ -71,6 +76,7 @@ def two_workers(tmp_path: Path, model_cache: Path) -> Iterator[tuple[ServeProces
         # Before any load: a worker still starting on a busy machine can miss uvicorn's health ping.
         wait_for(lambda: len(live_workers(metrics_dir)) == 2, 240, "two workers running the app")
         server.wait_ready("/")  # "/" needs no models: a worker answers it as soon as it runs
+        wait_for(lambda: total_served(metrics_dir) >= 1, 60, "the readiness probe's count")
         yield server, metrics_dir
     finally:
         server.stop()
@@ -104,7 +110,7 @@ def send_while_paused(pid: int, url: str, count: int) -> int:
 
 def test_counters_of_both_workers_are_summed(two_workers: tuple[ServeProcess, Path]) -> None:
     server, metrics_dir = two_workers
-    before = sum(served_per_worker(metrics_dir).values())
+    before = sum(settled_per_worker(metrics_dir).values())
     sent = send(server.url + "/", 40)
     # The kernel wakes both workers for a new connection and the first to accept takes it; one worker
     # can win every time. Pausing the busier one for a moment leaves the accepting to the other.
@@ -112,7 +118,8 @@ def test_counters_of_both_workers_are_summed(two_workers: tuple[ServeProcess, Pa
         if sum(count > 0 for count in served_per_worker(metrics_dir).values()) >= 2:
             break
         sent += send_while_paused(busiest_worker(metrics_dir), server.url + "/", 16)
-    per_worker = served_per_worker(metrics_dir)
+    wait_for(lambda: total_served(metrics_dir) >= before + sent, 60, f"{before + sent} requests counted")
+    per_worker = settled_per_worker(metrics_dir)
     assert sum(count > 0 for count in per_worker.values()) >= 2, per_worker
     assert sum(per_worker.values()) == before + sent
     exposition = server.get("/metrics").text
