@@ -1,7 +1,7 @@
 """GPU throughput of the production architectures in PyTorch: detect + embed images/s, text query.
 
     python benchmarks/gpu_torch.py [--batches 1,2,4,...,128] [--compiled-batches 32,64,128]
-                                   [--objects 5] [--out results.json]
+                                   [--variants fold+triton,...] [--objects 5] [--out results.json]
 
 Runs where ONNX Runtime's CUDA/TensorRT providers are not installed but PyTorch is (as on the
 lent GPU machines here). Weights are random (open_clip `MobileCLIP2-S2` pretrained=None and
@@ -9,7 +9,8 @@ ultralytics `yolo11s.yaml`): speed does not depend on them. Per batch of JPEGs: 
 GPU, letterbox to 640, YOLO11s forward (fp16), class-wise NMS, `--objects` boxes kept per image,
 crops cut with roi_align to the CLIP image size, one MobileCLIP2 image-tower pass over images +
 crops (fp16), L2-normalize; eager first, then through `torch.compile` (each of
-`--compiled-batches` compiles once), then compiled with the next batch decoded on a side stream.
+`--compiled-batches` compiles once), then compiled with the next batch decoded on a side stream,
+then each `--variants` tower (same vectors, cosine reported) compiled with prefetch.
 Text query: tokenize + text tower (fp16) + cosine top-10 over 1M stored
 vectors on the GPU, end to end.
 """
@@ -17,6 +18,8 @@ vectors on the GPU, end to end.
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import io
 import json
 import os
@@ -142,18 +145,60 @@ class ShiftedSumDepthwise(torch.nn.Module):
         return out  # type: ignore[return-value]
 
 
-def with_depthwise(visual: torch.nn.Module, replacement: Any, min_kernel: int = 5) -> torch.nn.Module:
-    """A copy of `visual` whose stride-1 'same' depthwise convolutions of `min_kernel` and up are
-    `replacement(conv)` (ShiftedSumDepthwise, or depthwise_triton.TritonDepthwise)."""
-    import copy
+def is_same_depthwise(conv: torch.nn.Module, min_kernel: int = 5) -> bool:
+    """A depthwise convolution (one output per input channel), stride 1, 'same' padding."""
+    return (isinstance(conv, torch.nn.Conv2d) and conv.groups == conv.in_channels == conv.out_channels
+            and conv.kernel_size[0] >= min_kernel and conv.stride == (1, 1)
+            and conv.padding == (conv.kernel_size[0] // 2,) * 2)  # fmt: skip
 
+
+def with_depthwise(visual: torch.nn.Module, replacement: Any, select: Any) -> torch.nn.Module:
+    """A copy of `visual` whose convolutions for which `select(conv)` holds are `replacement(conv)`
+    (ShiftedSumDepthwise, or depthwise_triton.TritonDepthwise)."""
     visual = copy.deepcopy(visual)
     for parent in list(visual.modules()):
         for name, child in parent.named_children():
-            if (isinstance(child, torch.nn.Conv2d) and child.groups == child.in_channels == child.out_channels
-                    and child.kernel_size[0] >= min_kernel and child.stride == (1, 1)
-                    and child.padding == (child.kernel_size[0] // 2,) * 2):  # fmt: skip
+            if select(child):
                 setattr(parent, name, replacement(child))
+    return visual
+
+
+def fold_conv_norms(visual: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `visual` whose conv -> batch-norm pairs (timm `ConvNormAct` without activation: the
+    depthwise 7x7 of every ConvMlp) are one convolution with a bias, as `fuse_conv_bn_eval` folds
+    them. Compiled, the tower then skips one read and write of each such layer's output."""
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    visual = copy.deepcopy(visual)
+    for module in visual.modules():
+        conv, norm = getattr(module, "conv", None), getattr(module, "bn", None)
+        if not (isinstance(conv, torch.nn.Conv2d) and isinstance(norm, torch.nn.BatchNorm2d)):
+            continue
+        if any(not isinstance(getattr(norm, name, torch.nn.Identity()), torch.nn.Identity)
+               for name in ("act", "drop")):  # fmt: skip
+            continue
+        module.conv = fuse_conv_bn_eval(conv, norm)
+        module.bn = torch.nn.Identity()
+    return visual
+
+
+def tower_variant(name: str, visual: torch.nn.Module) -> torch.nn.Module:
+    """The image tower for `--variants` NAME: '+'-joined steps, applied left to right.
+    fold: conv + batch norm folded; shifted: stride-1 depthwise 7x7 as shifted sums; triton: the 7x7
+    depthwise-like convolutions (stride 1, and the stride-2 downsampling ones with two outputs per
+    channel) by the Triton kernel; triton3: the 3x3 ones too."""
+    for step in name.split("+"):
+        if step == "fold":
+            visual = fold_conv_norms(visual)
+        elif step == "shifted":
+            visual = with_depthwise(visual, ShiftedSumDepthwise, is_same_depthwise)
+        elif step in ("triton", "triton3"):
+            from depthwise_triton import TritonDepthwise, is_depthwise_like
+
+            select = functools.partial(is_depthwise_like, min_kernel=3 if step == "triton3" else 5)
+            visual = with_depthwise(visual, TritonDepthwise, select)
+        else:
+            raise SystemExit(f"unknown tower variant step {step!r} in {name!r}")
     return visual
 
 
@@ -256,7 +301,7 @@ def time_batches(
     prefetch: bool,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Images/s per batch size; with `prefetch`, batch n+1 is decoded while batch n is analysed."""
-    jpegs = sample_jpegs(max(batches))
+    jpegs = sample_jpegs(max(batches, default=0))
     prefetcher = Prefetcher(device) if prefetch else None
     results = []
     for batch_size in batches:
@@ -326,10 +371,14 @@ def main() -> None:
     )
     parser.add_argument("--objects", type=int, default=5)
     parser.add_argument(
-        "--shifted-depthwise",
-        action="store_true",
-        help="also run the compiled tower with its 7x7 depthwise convolutions as shifted sums",
+        "--variants",
+        default="",
+        help="comma-separated image-tower variants also run compiled + prefetched, each a '+'-joined "
+        "list of steps: fold (conv + batch norm folded), shifted (depthwise 7x7 as shifted sums), "
+        "triton (depthwise 7x7 by benchmarks/depthwise_triton.py), triton3 (3x3 too); "
+        "e.g. triton,fold+triton",
     )
+    parser.add_argument("--shifted-depthwise", action="store_true", help="same as --variants shifted")
     parser.add_argument(
         "--clip-layout",
         choices=LAYOUTS,
@@ -341,6 +390,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "gpu_torch.json")
     args = parser.parse_args()
     args.batches = [int(b) for b in args.batches.split(",") if b]
+    variants = [v for v in args.variants.split(",") if v] + (["shifted"] if args.shifted_depthwise else [])
     compiled_batches = [int(b) for b in args.compiled_batches.split(",") if b]
     os.environ.setdefault("YOLO_OFFLINE", "1")
     device = torch.device("cuda")
@@ -384,14 +434,8 @@ def main() -> None:
         tower_input = tower_input.half().contiguous(memory_format=torch.channels_last)
         figures["compiled_tower_top_kernels_at_batch_64"] = top_kernels(compiled, tower_input)
         save()
-        variants = {"shifted": args.shifted_depthwise, "triton_dw": args.triton_depthwise}
-        for name in (name for name, wanted in variants.items() if wanted):
-            if name == "triton_dw":
-                from depthwise_triton import TritonDepthwise
-
-                visual = with_depthwise(clip.visual, TritonDepthwise)
-            else:
-                visual = with_depthwise(clip.visual, ShiftedSumDepthwise)
+        for name in variants:
+            visual = tower_variant(name, clip.visual)
             towers = Towers(clip, yolo, compiled=True, clip_layout=clip_layout, visual=visual)
             with torch.inference_mode():
                 reference = F.normalize(compiled.embed(tower_input).float(), dim=-1)
