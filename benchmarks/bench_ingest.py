@@ -1,15 +1,17 @@
 """Ingest throughput: the pipeline against a naive sequential loop, side by side, with a stage split.
 
     python benchmarks/bench_ingest.py [--images 32] [--rounds 3] [--pack starter|DIR] [--min-objects K]
-                                      [--engines onnxruntime,openvino] [--variants naive,pipeline]
+                                      [--engines onnxruntime,openvino | opencv,openvino]
+                                      [--variants naive,pipeline]
 
 Variants, each into a fresh store, over the same generated images and the same models (ONNX packs:
 the naive loop's sessions use one thread per CPU, the pipeline's `--pipeline-onnx-threads`):
   naive        decode -> detect -> embed the image, then each crop one at a time -> one write per image
   pipeline_w1  the pipeline with one analysis worker (one analyze call per batch: the earlier design)
   pipeline     the pipeline as shipped (one analysis worker per core)
-With `--engines`, an exported pack runs every variant on each engine (`PIXSEEK_ONNX_ENGINE`); they
-are named `variant@engine`, and the vectors of the engines are compared (cosine to the first).
+With `--engines`, every variant runs on each engine (`PIXSEEK_ONNX_ENGINE` for an exported pack,
+`PIXSEEK_STARTER_DETECTOR_ENGINE` for the starter); they are named `variant@engine`, and the vectors
+of the engines are compared (cosine to the first).
 Rounds rotate the order of the variants and ratios are taken within a round, because the machine
 is shared: the load average is recorded before and after.
 """
@@ -160,7 +162,11 @@ def main() -> None:
         help="ONNX Runtime threads per call in the pipeline variants, as `pixseek index` sets them "
         "(0: one per CPU, the naive loop's setting); starter pack: no effect",
     )  # fmt: skip
-    parser.add_argument("--engines", default="", help="comma-separated ONNX engines (exported packs)")
+    parser.add_argument(
+        "--engines", default="",
+        help="comma-separated engines: ONNX engines for an exported pack (onnxruntime,openvino), "
+        "detector engines for the starter pack (opencv,openvino)",
+    )  # fmt: skip
     parser.add_argument("--variants", default=",".join(KINDS))
     parser.add_argument(
         "--warmup-rounds", type=int, default=1,
@@ -175,8 +181,9 @@ def main() -> None:
         for kind in kinds:
             threads = 0 if kind == "naive" else args.pipeline_onnx_threads
             if (engine, threads) not in loaded:
+                engine_setting = "starter_detector_engine" if args.pack == "starter" else "onnx_engine"
                 settings = Settings(
-                    models=args.pack, onnx_threads=threads, **({"onnx_engine": engine} if engine else {})
+                    models=args.pack, onnx_threads=threads, **({engine_setting: engine} if engine else {})
                 )
                 pack = load_pack(settings)
                 loaded[engine, threads] = padded_pack(pack, args.min_objects) if args.min_objects else pack
@@ -211,7 +218,10 @@ def main() -> None:
         "pack": pack.info.model_id,
         "images": args.images,
         "objects": rounds[-1][variants[0]]["objects"],
-        "engines": [pack.info.extra.get("providers", "") for pack in packs.values()],
+        "engines": [
+            pack.info.extra.get("providers") or pack.info.extra.get("detector_engine", "")
+            for pack in packs.values()
+        ],
         "padded_to_min_objects": args.min_objects,
         "batch_size": args.batch_size,
         "pipeline_onnx_threads": args.pipeline_onnx_threads,

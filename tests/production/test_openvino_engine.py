@@ -130,10 +130,10 @@ def test_without_openvino_auto_falls_back_and_explicit_says_what_to_install(
     mobileclip_pack: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "openvino", None)  # import fails as when it is not installed
-    openvino_session._core.cache_clear()
+    openvino_session.core.cache_clear()
     try:
         assert choose_engine("auto", [CPU]) == "onnxruntime"
         with pytest.raises(RuntimeError, match=r"pip install 'pixseek\[openvino\]'"):
             OpenVinoGraphRunner(mobileclip_pack / "embedder" / "image_encoder.onnx", "images", "embeddings")
     finally:
-        openvino_session._core.cache_clear()
+        openvino_session.core.cache_clear()

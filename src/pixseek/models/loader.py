@@ -29,6 +29,7 @@ def load_pack(settings: Settings) -> ModelPack:
             settings.resolved_cache_dir(),
             min_confidence=settings.min_detection_confidence,
             max_objects=settings.max_objects_per_image,
+            detector_engine=settings.starter_detector_engine,
         )
         return pack
     load_onnx_pack = _backend("pixseek.models.onnx_pack", "load_onnx_pack")

@@ -11,7 +11,7 @@ import queue
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +19,13 @@ import numpy.typing as npt
 from pixseek.models.graph_runner import check_io_names
 from pixseek.models.onnx_session import usable_cpu_count
 
+Precision = Literal["auto", "bf16", "f32"]
 MISSING = "the OpenVINO engine needs the openvino package: pip install 'pixseek[openvino]'"
 
 
 @cache
-def _core() -> Any:
+def core() -> Any:
+    """OpenVINO's runtime core; RuntimeError with the install command when it is missing."""
     try:
         import openvino
     except ImportError as error:
@@ -33,7 +35,7 @@ def _core() -> Any:
 
 def openvino_installed() -> bool:
     try:
-        _core()
+        core()
     except RuntimeError:
         return False
     return True
@@ -42,7 +44,7 @@ def openvino_installed() -> bool:
 @cache
 def cpu_has_bf16() -> bool:
     """Whether OpenVINO can compute in bf16 on this CPU (AMX or AVX-512 BF16)."""
-    return "BF16" in _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    return "BF16" in core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 class OpenVinoGraphRunner:
@@ -54,13 +56,16 @@ class OpenVinoGraphRunner:
     per stream, so many API threads do not each hold a request's buffers.
     """
 
-    def __init__(self, path: Path, input_name: str, output_name: str, threads: int | None = None) -> None:
+    def __init__(self, path: Path, input_name: str, output_name: str, threads: int | None = None,
+                 precision: Precision = "auto", compiled_cache: Path | None = None) -> None:  # fmt: skip
+        """`precision` 'auto': bf16 where the CPU has it, else f32. `compiled_cache`: a folder where
+        OpenVINO keeps the compiled graph, so that the next process loads it in a fraction of the time."""
         cpus = usable_cpu_count()
         per_call = max(1, min(threads or cpus, cpus))
         streams = max(1, cpus // per_call)
-        self.precision = "bf16" if cpu_has_bf16() else "f32"
+        self.precision = ("bf16" if cpu_has_bf16() else "f32") if precision == "auto" else precision
         self.path = path
-        self.model = _core().compile_model(
+        self.model = core().compile_model(
             str(path),
             "CPU",
             {
@@ -70,6 +75,7 @@ class OpenVinoGraphRunner:
                 # Unpinned: the stream threads share the cores with decode threads and the API;
                 # pinned, the ingest pipeline ran 1.11x the naive loop instead of 1.62x (2 cores).
                 "ENABLE_CPU_PINNING": False,
+                **({"CACHE_DIR": str(compiled_cache)} if compiled_cache is not None else {}),
             },
         )
         inputs = [name for port in self.model.inputs for name in port.get_names()]

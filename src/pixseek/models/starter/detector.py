@@ -1,16 +1,21 @@
-"""COCO object detection with the TF detection-zoo SSD-MobileNet-v2 frozen graph, run by OpenCV's dnn."""
+"""COCO object detection with the TF detection-zoo SSD-MobileNet-v2 frozen graph, run by OpenCV's dnn
+or, about twice as fast with the same detections, by OpenVINO (`ssd_openvino`)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from pixseek.models.coco import COCO_CLASSES, TF_ID_TO_INDEX
+from pixseek.models.openvino_session import OpenVinoGraphRunner
 from pixseek.models.preprocess import boxes_to_original, stretch_geometry
 from pixseek.models.starter.assets import DETECT_MODELS
 from pixseek.models.starter.pool import InstancePool
+from pixseek.models.starter.ssd_openvino import DetectorEngine, open_detector_graph, tf_rows
 from pixseek.models.types import Box, Detection, RGBImage
 
 DETECTOR_ID = "ssd-mobilenet-v2-coco-2018-03-29"
@@ -24,27 +29,52 @@ class SsdMobileNetDetector:
     """Detector over RGB uint8 images; networks are loaded on first use.
 
     Thread-safe: a cv2.dnn.Net holds its input between setInput and forward, so each concurrent
-    caller gets a network of its own from a pool (one per core at most).
+    caller gets a network of its own from a pool (one per core at most); OpenVINO lends each call
+    an infer request. `engine` 'openvino' keeps its converted graph in `cache_dir`.
     """
 
     def __init__(
-        self, min_confidence: float = 0.3, max_detections: int = 50, pool_size: int | None = None
+        self,
+        min_confidence: float = 0.3,
+        max_detections: int = 50,
+        pool_size: int | None = None,
+        engine: DetectorEngine = "opencv",
+        cache_dir: Path | None = None,
     ) -> None:
+        if engine == "openvino" and cache_dir is None:
+            raise ValueError("the OpenVINO detector needs a cache folder for its converted graph")
         self.min_confidence = min_confidence
         self.max_detections = max_detections
+        self.engine = engine
+        self._cache_dir = cache_dir
         self._graph = DETECT_MODELS.file(_GRAPH_FILE)
         self._config = DETECT_MODELS.file(_CONFIG_FILE)
         self._nets: InstancePool[cv2.dnn.Net] = InstancePool(self._read_net, pool_size)
+        self._openvino: OpenVinoGraphRunner | None = None
+        self._openvino_lock = threading.Lock()
 
     def load(self) -> None:
+        if self.engine == "openvino":
+            self._openvino_graph()
+            return
         with self._nets.lease():
             pass
 
     def detect(self, images: Sequence[RGBImage]) -> list[list[Detection]]:
         if not images:
             return []
+        if self.engine == "openvino":
+            graph = self._openvino_graph()
+            return [self._decode(tf_rows(graph.run(_resized(i)[np.newaxis])[0]), i) for i in images]
         with self._nets.lease() as net:
             return [self._detect_one(net, image) for image in images]
+
+    def _openvino_graph(self) -> OpenVinoGraphRunner:
+        with self._openvino_lock:
+            if self._openvino is None:
+                assert self._cache_dir is not None  # checked in __init__
+                self._openvino = open_detector_graph(self._graph, self._cache_dir, DETECTOR_ID, _INPUT_SIZE)
+            return self._openvino
 
     def _detect_one(self, net: cv2.dnn.Net, image: RGBImage) -> list[Detection]:
         # One image per forward: a batched blob costs cv2.dnn 15-20% more CPU per image (measured
@@ -73,3 +103,8 @@ class SsdMobileNetDetector:
             box = Box(float(x1), float(y1), float(x2), float(y2))
             detections.append(Detection(index, COCO_CLASSES[index], float(score), box))
         return detections
+
+
+def _resized(image: RGBImage) -> RGBImage:
+    """The stretch to the graph's input size, as `cv2.dnn.blobFromImage` does it (bilinear)."""
+    return np.asarray(cv2.resize(image, _INPUT_SIZE, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)

@@ -13,6 +13,7 @@ from pixseek.models.starter.classifier import CLASSIFIER_ID, EfficientNetLiteCla
 from pixseek.models.starter.conse import ConseImageEmbedder
 from pixseek.models.starter.detector import DETECTOR_ID, SsdMobileNetDetector
 from pixseek.models.starter.minilm import TEXT_EMBEDDER_ID, MiniLmEmbedder
+from pixseek.models.starter.ssd_openvino import choose_detector_engine
 
 PACK_ID = "starter-v1"
 LICENCE = (
@@ -28,8 +29,15 @@ class StarterPack:
     Construction only checks the model files; each model loads on first use, or all in `warmup()`.
     """
 
-    def __init__(self, cache_dir: Path, min_confidence: float = 0.3, max_objects: int = 50) -> None:
-        self.detector = SsdMobileNetDetector(min_confidence=min_confidence, max_detections=max_objects)
+    def __init__(self, cache_dir: Path, min_confidence: float = 0.3, max_objects: int = 50,
+                 detector_engine: str = "auto") -> None:  # fmt: skip
+        """`detector_engine`: 'auto', 'opencv' or 'openvino' (`ssd_openvino.choose_detector_engine`)."""
+        self.detector = SsdMobileNetDetector(
+            min_confidence=min_confidence,
+            max_detections=max_objects,
+            engine=choose_detector_engine(detector_engine),
+            cache_dir=cache_dir,
+        )
         self.classifier = EfficientNetLiteClassifier()
         self.text_embedder = MiniLmEmbedder()
         self.image_embedder = ConseImageEmbedder(
@@ -50,6 +58,7 @@ class StarterPack:
             embedder_id=embedder_id,
             licence=LICENCE,
             class_names=COCO_CLASSES,
+            extra={"detector_engine": self.detector.engine},
         )
 
     def warmup(self) -> None:
