@@ -125,6 +125,16 @@ def test_auto_takes_openvino_when_installed_and_explicit_says_what_to_install(
         openvino_session.core.cache_clear()
 
 
+def test_choosing_openvino_does_not_import_it(tmp_path: Path) -> None:
+    """Commands that never detect (a text search) do not pay OpenVINO's import."""
+    code = "import sys; from pathlib import Path; from pixseek.models.starter.pack import StarterPack; "
+    code += f"pack = StarterPack(Path({str(tmp_path)!r})); "
+    code += "print(pack.detector.engine, 'openvino' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["openvino", "False"]
+
+
 def test_settings_choose_the_engine(tmp_path: Path) -> None:
     settings = Settings(db=tmp_path / "db", cache_dir=tmp_path / "cache", starter_detector_engine="opencv")
     pack = load_pack(settings)

@@ -16,7 +16,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from pixseek.models.openvino_session import OpenVinoGraphRunner, core, openvino_installed
+from pixseek.models.openvino_session import OpenVinoGraphRunner, core, openvino_findable
 
 DetectorEngine = Literal["opencv", "openvino"]
 INPUT: Final = "image_tensor:0"  # uint8 (1, 300, 300, 3) RGB: the graph's own size, fixed (see below)
@@ -33,7 +33,7 @@ def choose_detector_engine(setting: str) -> DetectorEngine:
         return "openvino"
     if setting != "auto":
         raise ValueError(f"unknown detector engine {setting!r}; expected 'auto', 'opencv' or 'openvino'")
-    return "openvino" if openvino_installed() else "opencv"
+    return "openvino" if openvino_findable() else "opencv"  # imported at first use, not here
 
 
 def open_detector_graph(
