@@ -182,11 +182,19 @@ def fold_conv_norms(visual: torch.nn.Module) -> torch.nn.Module:
     return visual
 
 
-def tower_variant(name: str, visual: torch.nn.Module) -> torch.nn.Module:
-    """The image tower for `--variants` NAME: '+'-joined steps, applied left to right.
-    fold: conv + batch norm folded; shifted: stride-1 depthwise 7x7 as shifted sums; triton: the 7x7
-    depthwise-like convolutions (stride 1, and the stride-2 downsampling ones with two outputs per
-    channel) by the Triton kernel; triton3: the 3x3 ones too."""
+# Inductor options of the `autotune` step: 1x1 convolutions as matrix products, whose tile shapes
+# Inductor then benchmarks (Triton templates among cuBLAS), fusing bias, GELU and residual adds into
+# them instead of separate pointwise kernels. Compiling takes minutes, not seconds.
+AUTOTUNE_OPTIONS: dict[str, Any] = {"max_autotune": True, "conv_1x1_as_mm": True}
+
+
+def tower_variant(name: str, visual: torch.nn.Module) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The image tower for `--variants` NAME and its `torch.compile` options: '+'-joined steps,
+    applied left to right. fold: conv + batch norm folded; shifted: stride-1 depthwise 7x7 as shifted
+    sums; triton: the 7x7 depthwise-like convolutions (stride 1, and the stride-2 downsampling ones
+    with two outputs per channel) by the Triton kernel; triton3: the 3x3 ones too; autotune:
+    AUTOTUNE_OPTIONS."""
+    options: dict[str, Any] = {}
     for step in name.split("+"):
         if step == "fold":
             visual = fold_conv_norms(visual)
@@ -197,19 +205,23 @@ def tower_variant(name: str, visual: torch.nn.Module) -> torch.nn.Module:
 
             select = functools.partial(is_depthwise_like, min_kernel=3 if step == "triton3" else 5)
             visual = with_depthwise(visual, TritonDepthwise, select)
+        elif step == "autotune":
+            options.update(AUTOTUNE_OPTIONS)
         else:
             raise SystemExit(f"unknown tower variant step {step!r} in {name!r}")
-    return visual
+    return visual, options
 
 
 class Towers:
     """The two forward passes a batch needs, eager or through `torch.compile` (fixed shapes)."""
 
     def __init__(self, clip: Any, yolo: Any, compiled: bool, clip_layout: torch.memory_format,
-                 visual: torch.nn.Module | None = None) -> None:  # fmt: skip
+                 visual: torch.nn.Module | None = None, tower_options: dict[str, Any] | None = None,
+                 ) -> None:  # fmt: skip
         self.clip_layout = clip_layout
         visual = visual if visual is not None else clip.visual
-        self.clip_visual = torch.compile(visual, dynamic=False) if compiled else visual
+        compile_tower = functools.partial(torch.compile, dynamic=False, options=tower_options or None)
+        self.clip_visual = compile_tower(visual) if compiled else visual
         self.yolo = torch.compile(yolo, dynamic=False) if compiled else yolo
 
     def detect(self, letterboxed: torch.Tensor) -> torch.Tensor:
@@ -375,8 +387,8 @@ def main() -> None:
         default="",
         help="comma-separated image-tower variants also run compiled + prefetched, each a '+'-joined "
         "list of steps: fold (conv + batch norm folded), shifted (depthwise 7x7 as shifted sums), "
-        "triton (depthwise 7x7 by benchmarks/depthwise_triton.py), triton3 (3x3 too); "
-        "e.g. triton,fold+triton",
+        "triton (depthwise 7x7 by benchmarks/depthwise_triton.py), triton3 (3x3 too), autotune "
+        "(Inductor max-autotune with 1x1 convolutions as matrix products); e.g. triton,fold+triton",
     )
     parser.add_argument("--shifted-depthwise", action="store_true", help="same as --variants shifted")
     parser.add_argument(
@@ -435,8 +447,8 @@ def main() -> None:
         figures["compiled_tower_top_kernels_at_batch_64"] = top_kernels(compiled, tower_input)
         save()
         for name in variants:
-            visual = tower_variant(name, clip.visual)
-            towers = Towers(clip, yolo, compiled=True, clip_layout=clip_layout, visual=visual)
+            visual, options = tower_variant(name, clip.visual)
+            towers = Towers(clip, yolo, True, clip_layout, visual=visual, tower_options=options)
             with torch.inference_mode():
                 reference = F.normalize(compiled.embed(tower_input).float(), dim=-1)
                 found = F.normalize(towers.embed(tower_input).float(), dim=-1)
