@@ -12,7 +12,12 @@ from prometheus_client import REGISTRY
 from tests.helpers import bad_image_files
 
 from pixseek.api.metrics import UNMATCHED
-from pixseek.api.observability_instrument import InstrumentedPack, InstrumentedStore, instrument_engine
+from pixseek.api.observability_instrument import (
+    STORE_KINDS,
+    InstrumentedPack,
+    InstrumentedStore,
+    instrument_engine,
+)
 from pixseek.api.observability_middleware import RequestMetricsMiddleware
 from pixseek.config import Settings
 from pixseek.engine import Engine
@@ -120,3 +125,12 @@ def test_instrumented_engine_counts_embeddings_timings_and_ingest_outcomes(engin
     assert sample("inference_duration_seconds_count", model="analyzer", backend="local") == analyzer + 1
     assert sample("store_query_duration_seconds_count", backend="lancedb", kind="upsert") == upserts + 1
     assert sample("store_query_duration_seconds_count", backend="lancedb", kind="search_images") >= 1
+
+
+def test_every_store_operation_has_its_series_from_the_start(engine: Engine) -> None:
+    timed = {name for name in vars(InstrumentedStore) if not name.startswith("_")} - {"close"}
+    assert timed == set(STORE_KINDS)
+    InstrumentedStore(engine.store, "fresh-backend")
+    for kind in STORE_KINDS:
+        labels = {"backend": "fresh-backend", "kind": kind}
+        assert REGISTRY.get_sample_value("store_query_duration_seconds_count", labels) == 0.0, kind

@@ -115,12 +115,23 @@ class InstrumentedPack:
         return getattr(self.inner, name)
 
 
+# The timed Store operations. Their series are created at 0 when a store is wrapped: Prometheus reads
+# an increase only between two scrapes of a series, so an operation called once (an upsert) would
+# otherwise first appear already at 1 and never show in a rate.
+STORE_KINDS = (
+    "upsert", "get", "existing_ids", "delete", "count", "search_images", "search_objects", "list_images",
+    "optimize", "info",
+)  # fmt: skip
+
+
 class InstrumentedStore:
     """A Store whose calls are timed by operation (`kind` = the method name)."""
 
     def __init__(self, inner: Store, backend: str) -> None:
         self.inner = inner
         self._backend = backend
+        for kind in STORE_KINDS:
+            self._time(kind)
 
     def _time(self, kind: str) -> Histogram:
         return STORE_DURATION.labels(self._backend, kind)
