@@ -55,6 +55,7 @@ def tf_rows(detections: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
 
 
 def _converted(frozen_graph: Path, cache_dir: Path, name: str, size: tuple[int, int]) -> Path:
+    core()  # 'auto' chose OpenVINO without importing it: a broken install gets the install hint here
     import openvino
 
     width, height = size
