@@ -77,6 +77,9 @@ def openvino_bf16_gemm(threads: int, n: int = 2048) -> float | None:
 
     The second operand is a constant, as a model's weights are (converted to bf16 once, at compile
     time); n 2048, where 1024 gave 5-17% less."""
+    from pixseek.models.openvino_session import without_telemetry
+
+    without_telemetry()
     try:
         import openvino
     except ImportError:

@@ -57,7 +57,8 @@ INTRO = """\
 <!-- Generated from the app's OpenAPI schema by scripts/gen_api_docs.py: do not edit by hand. -->
 
 `pixseek serve` serves this API (default `http://127.0.0.1:8000`), the interactive docs at `/docs`
-and `/redoc`, the schema at `/openapi.json`, Prometheus metrics at `/metrics` (not in the schema; see
+and `/redoc` (their scripts come from the server itself: they work offline), the schema at
+`/openapi.json`, Prometheus metrics at `/metrics` (not in the schema; see
 [deploy/README.md](../deploy/README.md#metrics-and-logs)) and the web UI at `/ui`.
 
 The examples assume `BASE=http://127.0.0.1:8000` and, for routes under `/images/`, `ID` set to an
@@ -68,8 +69,9 @@ The examples assume `BASE=http://127.0.0.1:8000` and, for routes under `/images/
 `-H "X-API-Key: $PIXSEEK_API_KEY"` to the examples); without it the answer is 401. Without the
 setting the API is open.
 
-**Readiness.** Models load after start-up; until they are warm `/health` and every route that needs
-them answer 503 `not_ready` with `Retry-After: 5`.
+**Readiness.** Models load after start-up; until they are warm, every route that needs them answers
+503 `not_ready` with `Retry-After: 5`, and `/health` answers 503 with its usual body (`status`
+`starting`, or `failed` with the `error`) and the same header.
 
 **Errors** have one shape, `{"error": {"code": ..., "message": ..., "details": ...}}`. Codes:
 `bad_request` (400), `invalid_image` (400, undecodable or over `PIXSEEK_MAX_IMAGE_PIXELS`),

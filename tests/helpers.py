@@ -19,6 +19,16 @@ def jpeg_bytes(seed: int, size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
+def dated_jpeg(seed: int, captured: str) -> bytes:
+    """A small JPEG whose EXIF says it was captured at `captured` ("YYYY:MM:DD HH:MM:SS")."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[306] = captured  # EXIF DateTime, read when DateTimeOriginal is absent
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
 def bad_image_files() -> dict[str, bytes]:
     """One file per kind of bad input, named after it."""
     good = jpeg_bytes(1, (256, 256))

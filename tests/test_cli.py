@@ -132,16 +132,34 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
     assert "no such folder" in capsys.readouterr().err
 
 
-def test_delete_of_unknown_id_fails_with_exit_code_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code = main(["delete", "0" * 64, "--db", str(tmp_path / "db")])
+def test_delete_of_unknown_id_fails_with_exit_code_1(
+    demo_db: tuple[Path, dict], capsys: pytest.CaptureFixture
+) -> None:
+    code = main(["delete", "0" * 64, "--db", str(demo_db[0])])
     assert code == 1
     assert "no stored image" in capsys.readouterr().err
 
 
-def test_search_with_unknown_class_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    code = main(["search", "x", "--classes", "unicorn", "--db", str(tmp_path / "db")])
+def test_search_with_unknown_class_is_a_clear_error(
+    demo_db: tuple[Path, dict], capsys: pytest.CaptureFixture
+) -> None:
+    code = main(["search", "x", "--classes", "unicorn", "--db", str(demo_db[0])])
     assert code == 2
     assert "unicorn" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["search", "x"], ["objects", "x"], ["info"], ["delete", "0" * 64]])
+def test_reading_a_store_that_does_not_exist_is_an_error_and_creates_nothing(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    mistyped = tmp_path / "no-such-db"
+    assert main([*command, "--db", str(mistyped)]) == 2
+    assert f"no pixseek store at {mistyped}" in capsys.readouterr().err
+    assert not mistyped.exists()
+    a_file = tmp_path / "photo.jpg"
+    a_file.write_bytes(b"not a folder")
+    assert main([*command, "--db", str(a_file)]) == 2
+    assert "is a file, not a store folder" in capsys.readouterr().err
 
 
 def test_unreachable_opensearch_is_a_clear_error(

@@ -14,8 +14,11 @@ def default_db_path() -> Path:
     return Path(user_data_dir("pixseek", appauthor=False)) / "db"
 
 
+SETTINGS_PREFIX = "PIXSEEK_"
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PIXSEEK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=SETTINGS_PREFIX, extra="ignore")
 
     # Store
     db: Path = Field(default_factory=default_db_path, description="embedded store folder")
@@ -69,7 +72,7 @@ class Settings(BaseSettings):
     text_cache_size: int = Field(default=1024, ge=0)
     # Sorting by date orders this many best-scoring matches (k itself is capped at 1000 by the API).
     date_sort_pool: int = Field(default=1000, ge=1, le=10_000)
-    max_query_chars: int = Field(default=1000, ge=1)
+    max_query_chars: int = Field(default=1000, ge=1, le=10_000)  # the API schema's cap
 
     # API
     api_key: str | None = None

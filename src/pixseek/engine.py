@@ -39,6 +39,8 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, pack: ModelPack | None = None) -> Engine:
         """Load the models (unless given) and open the store; a pack mismatch raises here."""
+        if settings.db.exists() and not settings.db.is_dir():
+            raise ValueError(f"{settings.db} is a file, not a store folder")
         settings.db.mkdir(parents=True, exist_ok=True)
         pack = pack or load_pack(settings)
         return cls(settings, pack, open_store(settings, pack.info))

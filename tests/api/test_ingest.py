@@ -21,7 +21,7 @@ def test_ingest_answers_the_plan_fields_and_stores_the_tags(client: TestClient) 
     body = response.json()
     assert body["status"] == "success" and body["image_id"] == content_id(data)
     assert body["filename"] == "holiday.jpg"
-    assert body["num_detections"] >= 0 and body["processing_time_ms"] > 0
+    assert isinstance(body["num_detections"], int) and body["processing_time_ms"] > 0
     record = client.get(f"/images/{body['image_id']}").json()
     assert record["tags"] == ["test", "sample"] and (record["width"], record["height"]) == (96, 64)
 
@@ -52,6 +52,30 @@ def test_a_non_image_part_or_body_is_415(client: TestClient) -> None:
     assert_error(text_part, 415, "unsupported_media_type")
     json_body = client.post("/ingest/image", json={"image": "aGVsbG8="})
     assert_error(json_body, 415, "unsupported_media_type")
+
+
+def test_a_non_image_part_of_a_batch_is_rejected_and_the_others_ingested(client: TestClient) -> None:
+    good = jpeg_bytes(105)
+    files = [("images", ("fine.jpg", good, "image/jpeg")), ("images", ("notes.txt", b"hi", "text/plain"))]
+    response = client.post("/ingest/batch", files=files)
+    assert response.status_code == 200, response.text
+    fine, notes = response.json()["results"]
+    assert fine["status"] == "indexed" and fine["image_id"] == content_id(good)
+    assert notes["status"] == "rejected" and "text/plain is not an image type" in notes["reason"]
+    assert notes["filename"] == "notes.txt" and notes["image_id"] is None
+
+
+def test_an_exists_answer_counts_the_stored_detections(
+    client: TestClient, sample_files: dict[str, Path]
+) -> None:
+    bus = sample_files["bus"].read_bytes()
+    first = client.post("/ingest/image", files={"image": ("bus.jpg", bus, "image/jpeg")}).json()
+    again = client.post("/ingest/image", files={"image": ("bus.jpg", bus, "image/jpeg")}).json()
+    stored = client.get(f"/images/{first['image_id']}").json()
+    assert again["status"] == "exists" and len(stored["detections"]) > 0
+    assert again["num_detections"] == len(stored["detections"])
+    batch = client.post("/ingest/batch", files=[("images", ("bus.jpg", bus, "image/jpeg"))]).json()
+    assert batch["results"][0]["num_detections"] == len(stored["detections"])
 
 
 def test_a_missing_file_field_is_422(client: TestClient) -> None:

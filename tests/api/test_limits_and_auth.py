@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,6 +123,18 @@ def test_public_paths_need_no_key(keyed: TestClient) -> None:
         assert keyed.get(path).status_code == 200, path
     assert keyed.get("/health").json()["api_key_required"] is True
     assert "APIKeyHeader" in keyed.get("/openapi.json").json()["components"]["securitySchemes"]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_api_docs_load_everything_from_the_server_itself(keyed: TestClient, page: str) -> None:
+    """No CDN: the docs work offline, as the rest of pixseek does."""
+    html = keyed.get(page).text
+    assert "//" not in html.replace("http://testserver", "")  # no other host named
+    assets = re.findall(r'(?:src|href)="(/docs-assets/[^"]+)"', html)
+    assert any(asset.endswith(".js") for asset in assets)
+    for asset in assets:
+        response = keyed.get(asset)  # public, as the page is
+        assert response.status_code == 200 and len(response.content) > 1000, asset
 
 
 def test_cors_is_off_by_default_and_on_for_listed_origins(client: TestClient, keyed: TestClient) -> None:

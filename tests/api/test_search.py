@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from tests.api.conftest import assert_error
-from tests.helpers import bad_image_files
+from tests.helpers import bad_image_files, dated_jpeg
 
 RESULT_FIELDS = {"image_id", "filename", "image_url", "score", "num_detections", "detections"}
-
-
-def dated_jpeg(seed: int, captured: str) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 256, (48, 64, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[306] = captured  # EXIF DateTime, read when DateTimeOriginal is absent
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="JPEG", exif=exif)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

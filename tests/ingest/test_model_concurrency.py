@@ -56,6 +56,7 @@ def test_a_failed_load_frees_its_slot() -> None:
 
 def test_concurrent_analysis_gives_the_sequential_results(starter_pack: StarterPack) -> None:
     photos = [np.asarray(Image.open(path).convert("RGB")) for path in sample_images()[:4]]
+    assert len(photos) == 4
     alone = starter_pack.analyzer.analyze(photos)
     with ThreadPoolExecutor(2) as callers:
         together = [

@@ -7,6 +7,7 @@ import pytest
 
 from pixseek.models.preprocess import (
     boxes_to_original,
+    central_band,
     crop_with_context,
     letterbox,
     normalize_to_nchw,
@@ -82,6 +83,21 @@ def test_center_crop_fraction_crops_inside_the_resized_shorter_side() -> None:
 def test_center_crop_resizes_to_the_requested_square() -> None:
     assert resize_center_crop(constant(300, 100, 9), 50).shape == (50, 50, 3)
     assert (resize_center_crop(constant(30, 60, 9), 100) == 9).all()
+
+
+def test_center_crop_of_a_needle_thin_image_cuts_before_resizing() -> None:
+    # 2 x 1,000,000 pixels: resizing the whole image first would ask for 256 x 128,000,000 (98 GB).
+    needle = np.zeros((2, 1_000_000, 3), dtype=np.uint8)
+    needle[:, 499_000:501_000] = 200  # only the middle is bright
+    crop = resize_center_crop(needle, 256)
+    assert crop.shape == (256, 256, 3) and (crop == 200).all()
+
+
+def test_central_band_keeps_ordinary_images_whole() -> None:
+    image = constant(480, 640, 5)
+    assert central_band(image, 4.0) is image
+    assert central_band(constant(100, 10, 5), 4.0).shape == (10, 40, 3)
+    assert central_band(constant(3, 100, 5), 4.0).shape == (12, 3, 3)
 
 
 def test_normalize_to_nchw_per_channel() -> None:

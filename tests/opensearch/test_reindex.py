@@ -186,6 +186,32 @@ def test_missing_original_blocks_the_switch_unless_dropped(
         store.close()
 
 
+def test_a_run_that_does_not_reach_every_image_does_not_switch(
+    library: Settings, starter_pack: StarterPack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stands for images added faster than the passes copy them: the switch would drop them."""
+    monkeypatch.setattr("pixseek.index.reindex.MAX_PASSES", 0)
+    report = reindex(library, starter_pack, RenamedPack.of(starter_pack))
+    assert not report.switched and report.not_copied == len(SAMPLES)
+    store = open_store(library, starter_pack.info)  # the old index, whole
+    try:
+        assert store.count() == len(SAMPLES)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("library_settings", ["lancedb"], indirect=True)
+def test_a_batch_size_below_one_is_refused(library: Settings, starter_pack: StarterPack) -> None:
+    source = open_store(library, starter_pack.info)
+    target = open_target(library, source, starter_pack.info)
+    try:
+        with pytest.raises(ValueError, match="batch size must be at least 1"):
+            Reindexer(source, target, starter_pack, library.max_image_pixels, batch_size=0)
+    finally:
+        source.close()
+        target.close()
+
+
 def _wait_for(condition: Callable[[], bool], timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():

@@ -12,12 +12,19 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from pixseek import __version__
 from pixseek.api.deps import DOCUMENT_API_KEY
 from pixseek.api.errors import install_error_handlers
-from pixseek.api.middleware import API_KEY_HEADER, ApiKeyMiddleware, BodyLimitMiddleware, IngestSlotMiddleware
+from pixseek.api.middleware import (
+    API_KEY_HEADER,
+    DOCS_ASSETS,
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    IngestSlotMiddleware,
+)
 from pixseek.api.observability import install_observability
 from pixseek.api.routes import images, ingest, search, system
 from pixseek.api.state import ServiceState
@@ -45,7 +52,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         finally:
             await run_in_threadpool(state.stop)
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="pixseek",
         version=__version__,
         summary="Visual search: find images and the objects in them by text, image and filters.",

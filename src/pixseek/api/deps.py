@@ -81,12 +81,18 @@ def require_multipart(request: Request) -> None:
         raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data")
 
 
-async def read_upload(upload: UploadFile) -> bytes:
-    """The bytes of an image part; 415 when the part declares a type that is not an image."""
+def not_an_image_type(upload: UploadFile) -> str | None:
+    """Why a part is refused before reading it: it declares a type that is not an image (else None)."""
     declared = (upload.content_type or "").lower()
     if declared and not declared.startswith(ACCEPTED_UPLOAD_TYPES):
-        name = upload.filename or "upload"
-        raise ApiError(415, "unsupported_media_type", f"{name}: {declared} is not an image type")
+        return f"{upload.filename or 'upload'}: {declared} is not an image type"
+    return None
+
+
+async def read_upload(upload: UploadFile) -> bytes:
+    """The bytes of an image part; 415 when the part declares a type that is not an image."""
+    if reason := not_an_image_type(upload):
+        raise ApiError(415, "unsupported_media_type", reason)
     return await upload.read()
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 
 from pixseek.api.schemas import FilterFields, HybridSearchRequest, ObjectSearchRequest
 from pixseek.index.protocol import ImageFilter, ObjectFilter
+from pixseek.search import dates
 from pixseek.search.service import Page
 
 
@@ -45,23 +46,7 @@ def checked_classes(classes: Sequence[str], known: Sequence[str]) -> tuple[str, 
 
 
 def date_range(request: FilterFields) -> tuple[datetime | None, datetime | None]:
-    """Both ends inclusive; a bare date means the start (from) or the end (to) of that UTC day."""
-    start = _as_utc(request.date_from, time.min)
-    end = _as_utc(request.date_to, time.max)
-    if start and end and start > end:
-        raise ValueError("date_from is after date_to")
-    return start, end
-
-
-def _as_utc(value: date | datetime | None, day_time: time) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime):
-        return datetime.combine(value, day_time, tzinfo=UTC)
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 has no UTC time
-        raise ValueError(f"date out of range: {value.isoformat()}") from None
+    return dates.date_range(request.date_from, request.date_to)
 
 
 def _clean(tags: Sequence[str] | None) -> tuple[str, ...]:

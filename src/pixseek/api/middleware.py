@@ -16,9 +16,10 @@ from pixseek.api.state import IngestSlots
 
 API_KEY_HEADER = "X-API-Key"
 # Reachable without a key: liveness/readiness probes, metrics scraping, the UI shell and the docs.
+DOCS_ASSETS = "/docs-assets"  # Swagger UI's and ReDoc's scripts, served from the installed package
 PUBLIC_PATHS = frozenset({"/", "/health", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect",
-                          "/redoc", "/ui"})  # fmt: skip
-PUBLIC_PREFIXES = ("/ui/",)
+                          "/redoc", "/ui", DOCS_ASSETS})  # fmt: skip
+PUBLIC_PREFIXES = ("/ui/", f"{DOCS_ASSETS}/")
 INGEST_PREFIX = "/ingest/"
 RETRY_AFTER_BUSY_S = 2
 

@@ -13,6 +13,9 @@ from pixseek.search.service import CLASS_MIN_CONFIDENCE, SortOrder
 
 MAX_K = 1000  # results per request (the plan's k), whatever the store could return
 MAX_OFFSET = 9_999  # with k, bounded again by the search service's window
+# The hard cap of the request schema; the search service refuses (422) past PIXSEEK_MAX_QUERY_CHARS.
+MAX_QUERY_TEXT = 10_000
+QUERY_TEXT_HELP = "what to look for, in words (at most PIXSEEK_MAX_QUERY_CHARS: 1,000 by default)"
 
 
 # --- shared pieces --------------------------------------------------------------------------
@@ -87,7 +90,7 @@ class PagingFields(BaseModel):
 class FilterFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text_query: str = Field(min_length=1, max_length=10_000, description="what to look for, in words")
+    text_query: str = Field(min_length=1, max_length=MAX_QUERY_TEXT, description=QUERY_TEXT_HELP)
     yolo_classes: list[str] | None = Field(None, max_length=80, description="detected classes (COCO names)")
     date_from: DateBound = Field(None, description="capture date from (inclusive)")
     date_to: DateBound = Field(None, description="capture date to (a bare date: whole day)")

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pixseek.cli.common import fail, print_json, settings_from_args
+from pixseek.cli.common import fail, positive_int, print_json, settings_from_args
 from pixseek.eval.datasets import read_caption_set, read_labeled_set
 from pixseek.eval.evaluate import PROMPT, evaluate_captions, evaluate_zero_shot
 from pixseek.ingest.decode import ImageDecodeError
@@ -34,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--captions", type=Path, help="captions file: CSV, Flickr30k results.csv or COCO JSON")
     p.add_argument("--images", type=Path, help="folder of the captioned images")
-    p.add_argument("--limit", type=int, help="only the first N captioned images")
+    p.add_argument("--limit", type=positive_int, help="only the first N captioned images")
     p.add_argument("--labeled", type=Path, help="folder of class folders of images")
     p.add_argument("--prompt", default=PROMPT, help=f"zero-shot prompt template (default {PROMPT!r})")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--pack", help="model pack: 'starter' or a model directory ($PIXSEEK_MODELS)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON output")
     p.add_argument("--no-progress", action="store_true")
@@ -49,8 +49,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return fail("give --captions FILE and/or --labeled FOLDER")
     if "{}" not in args.prompt:
         return fail("--prompt must contain {} where the class name goes")
-    settings = settings_from_args(args)
     try:
+        settings = settings_from_args(args)
         captions = read_caption_set(args.captions, args.images, args.limit) if args.captions else None
         labeled = read_labeled_set(args.labeled) if args.labeled else None
         pack = load_pack(settings)

@@ -5,18 +5,28 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from pixseek.cli import output
-from pixseek.cli.common import add_common_options, fail, print_json, settings_from_args
+from pixseek.cli.common import (
+    add_common_options,
+    fail,
+    float_between,
+    non_negative_int,
+    positive_int,
+    print_json,
+    settings_from_args,
+)
 from pixseek.engine import Engine
 from pixseek.errors import BackendUnavailable
+from pixseek.index.factory import store_missing
 from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter
 from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.folder import FolderReport, find_images, index_paths
 from pixseek.ingest.media import is_image_id
 from pixseek.samples import sample_images
+from pixseek.search.dates import date_range, parse_date
 from pixseek.search.service import CLASS_MIN_CONFIDENCE, Page, UnknownImageError
 
 DEMO_QUERIES = ("a cat", "a cup of coffee", "a rocket", "a motorcycle", "a bus")
@@ -28,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("index", cmd_index, "index the images of a folder (recursively)")
     p.add_argument("folder", type=Path)
     p.add_argument("--tags", type=_csv, default=(), help="comma-separated tags for every image")
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument(
+        "--batch-size", type=positive_int, default=None, help="images per model call ($PIXSEEK_BATCH_SIZE)"
+    )
     p.add_argument("--no-progress", action="store_true")
 
     p = add("search", cmd_search, "find images by text (with filters: hybrid search)")
@@ -81,19 +93,25 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
-def _date(value: str) -> datetime:
+def _date(value: str) -> date | datetime:
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {value!r} (e.g. 2024-05-31)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_date(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_page_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-k", "--k", type=int, default=10, help="results per page (default 10)")
-    parser.add_argument("--offset", type=int, default=0)
-    parser.add_argument("--min-score", type=float, default=-1.0)
-    parser.add_argument("--sort", choices=("score", "date"), default="score")
+    parser.add_argument("-k", "--k", type=positive_int, default=10, help="results per page (default 10)")
+    parser.add_argument("--offset", type=non_negative_int, default=0, help="results to skip (next pages)")
+    parser.add_argument(
+        "--min-score",
+        type=float_between(-1.0, 1.0),
+        default=-1.0,
+        help="drop results scoring below this (-1..1)",
+    )
+    parser.add_argument(
+        "--sort", choices=("score", "date"), default="score", help="best first, or newest capture first"
+    )
 
 
 def _add_filter_options(
@@ -101,11 +119,13 @@ def _add_filter_options(
 ) -> None:
     parser.add_argument("--classes", type=_csv, default=(), help="COCO classes, comma-separated")
     parser.add_argument(
-        "--min-confidence", type=float, default=min_confidence,
+        "--min-confidence", type=float_between(0.0, 1.0), default=min_confidence,
         help=f"a listed class counts from this detection confidence (default {min_confidence})",
     )  # fmt: skip
-    parser.add_argument("--date-from", type=_date)
-    parser.add_argument("--date-to", type=_date)
+    parser.add_argument(
+        "--date-from", type=_date, help="captured on or after: YYYY-MM-DD or an ISO date-time"
+    )
+    parser.add_argument("--date-to", type=_date, help="captured on or before (a bare date: the whole day)")
     parser.add_argument("--tags", type=_csv, default=(), help="any of these tags")
 
 
@@ -115,11 +135,17 @@ def _page(args: argparse.Namespace) -> Page:
 
 def _image_filter(args: argparse.Namespace) -> ImageFilter:
     mode = "all" if getattr(args, "all_classes", False) else "any"
-    return ImageFilter(args.classes, mode, args.min_confidence, args.date_from, args.date_to, args.tags)
+    date_from, date_to = date_range(args.date_from, args.date_to)  # as the API reads them
+    return ImageFilter(args.classes, mode, args.min_confidence, date_from, date_to, args.tags)
 
 
-def _open(args: argparse.Namespace) -> Engine:
-    return Engine.open(settings_from_args(args))
+def _open(args: argparse.Namespace, create: bool = False) -> Engine:
+    """The engine over the store `--db` names; only commands that add images (`create`) make one: a
+    mistyped path is an error, not an empty library."""
+    settings = settings_from_args(args)
+    if not create and (problem := store_missing(settings)):
+        raise ValueError(problem)
+    return Engine.open(settings)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -195,7 +221,8 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
-    flt = ObjectFilter(args.classes, args.min_confidence, args.date_from, args.date_to, args.tags)
+    date_from, date_to = date_range(args.date_from, args.date_to)
+    flt = ObjectFilter(args.classes, args.min_confidence, date_from, date_to, args.tags)
     engine = _open(args)
     try:
         hits = engine.search.objects(args.text, _page(args), flt)
@@ -260,7 +287,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     paths = sample_images()
     if not paths:
         return fail("no sample photos found: install scikit-image (see README set-up)")
-    engine = _open(args)
+    engine = _open(args, create=True)
     try:
         report = index_paths(engine.ingestor, paths, ("demo",), progress=not args.no_progress)
         searches = {q: engine.search.text(q, Page(k=3), ImageFilter(tags=("demo",))) for q in DEMO_QUERIES}

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Mapping
 from pathlib import Path
 
-from pixseek.cli.common import fail, print_json
+from pixseek.cli.common import fail, positive_int, print_json
 from pixseek.models.pack_manifest import ModelPackFiles, PackFormatError
 
 EXPORT_ENV_HINT = "run scripts/setup-export-env.sh and use .venv-export/bin/pixseek"
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--detector-checkpoint", type=Path, help="local ultralytics .pt weights")
     p.add_argument("--pretrained-tag", help="open_clip pretrained tag (downloads from the hub)")
     p.add_argument("--random-weights", action="store_true", help="random initialisation (tests)")
-    p.add_argument("--detector-size", type=int, default=640, help="detector input side in pixels")
+    p.add_argument("--detector-size", type=positive_int, default=640, help="detector input side in pixels")
     p.set_defaults(func=cmd_export)
 
     p = commands.add_parser(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pixseek.cli.common import add_common_options, fail, print_json, settings_from_args
+from pixseek.cli.common import add_common_options, fail, positive_int, print_json, settings_from_args
 from pixseek.index.factory import open_store
 from pixseek.index.protocol import ModelMismatchError
 from pixseek.index.reindex import Reindexer, ReindexReport
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("reindex", help=help_text, description=help_text)
     add_common_options(p)  # --pack: the pack the store was built with
     p.add_argument("--to-pack", required=True, help="the new model pack: 'starter' or a model directory")
-    p.add_argument("--batch-size", type=int, default=None, help="images per model call")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="images per model call")
     p.add_argument(
         "--drop-missing",
         action="store_true",
@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
     try:
+        settings = settings_from_args(args)
         old_pack = load_pack(settings).info
         new_pack = load_pack(settings.model_copy(update={"models": args.to_pack}))
         source = open_store(settings, old_pack)
@@ -64,12 +64,20 @@ def _print_report(report: ReindexReport, as_json: bool, to_pack: str) -> None:
         missing = [{"image_id": i, "path": path, "reason": why} for i, (path, why) in report.missing.items()]
         print_json({
             "target": report.target, "indexed": report.indexed, "resumed": report.resumed,
-            "missing": missing, "switched": report.switched, "replaced": report.replaced,
+            "missing": missing, "not_copied": report.not_copied, "switched": report.switched,
+            "replaced": report.replaced,
         })  # fmt: skip
         return
     print(f"re-indexed {report.indexed} images into {report.target} ({report.resumed} from an earlier run)")
     for image_id, (path, reason) in list(report.missing.items())[:MISSING_SHOWN]:
         print(f"  missing {image_id[:12]} {path}: {reason}", file=sys.stderr)
+    if report.not_copied:
+        print(
+            f"not switched: {report.not_copied} images were added while it ran and are not copied yet. "
+            "Run it again (it resumes).",
+            file=sys.stderr,
+        )
+        return
     if not report.switched:
         print(
             f"not switched: {len(report.missing)} original files cannot be re-read. Restore them and run "

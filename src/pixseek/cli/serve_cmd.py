@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 
-from pixseek.cli.common import fail
+from pixseek.cli.common import fail, non_negative_int, positive_int, settings_from_args
 
 APP_FACTORY = "pixseek.api.app:create_app"
 
@@ -16,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="store folder (default: $PIXSEEK_DB or the user data dir)")
     p.add_argument("--pack", help="model pack: 'starter' or a model directory ($PIXSEEK_MODELS)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--port", type=port_number, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=cmd_serve)
 
@@ -25,8 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.workers < 1:
-        return fail("--workers must be at least 1")
+    # Say what is wrong before the workers start loading models: a bad PIXSEEK_* setting, a busy port.
+    try:
+        settings_from_args(args)
+    except ValueError as exc:
+        return fail(str(exc))
+    if problem := cannot_listen(args.host, args.port):
+        return fail(f"cannot listen on {args.host}:{args.port}: {problem}", code=3)
     # Workers build their app from the import-string factory, which reads Settings from the
     # environment: pass the flags on that way so every worker sees the same store and pack.
     if args.db:
@@ -50,3 +56,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             timeout_worker_healthcheck=60,
         )
     return 0
+
+
+def port_number(text: str) -> int:
+    port = non_negative_int(text)
+    if port > 65_535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535: {port}")
+    return port
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why binding host:port fails now (in use, no such address), or None when it works."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None

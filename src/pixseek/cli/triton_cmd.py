@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pixseek.cli.common import fail
+from pixseek.cli.common import fail, positive_int
 from pixseek.models.pack_manifest import ModelPackFiles, PackFormatError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    triton = subparsers.add_parser("triton", help="serve a model pack with NVIDIA Triton")
+    triton = subparsers.add_parser(
+        "triton", help="prepare a model pack for NVIDIA Triton (scripts/triton-server.sh starts it)"
+    )
     commands = triton.add_subparsers(dest="triton_command", metavar="COMMAND", required=True)
 
     p = commands.add_parser(
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "gpu: onnxruntime_onnx / tensorrt_plan models")  # fmt: skip
     p.add_argument("--plans", type=Path, help="gpu flavour: directory of .plan files from trt-build")
     p.add_argument("--onnx-providers", default="auto", help="python flavour: auto, cpu or cuda")
-    p.add_argument("--max-batch", type=int, default=32, help="largest ensemble/detector batch")
+    p.add_argument("--max-batch", type=positive_int, default=32, help="largest ensemble/detector batch")
     p.set_defaults(func=cmd_repo)
 
     p = commands.add_parser(
@@ -39,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="directory for <model>.plan files")
     p.add_argument("--fp32", action="store_true", help="no FP16 kernels")
     p.add_argument("--trtexec", help="path of trtexec (default: PATH, then TensorRT's usual places)")
-    p.add_argument("--workspace-mib", type=int, default=4096)
+    p.add_argument("--workspace-mib", type=positive_int, default=4096)
     p.set_defaults(func=cmd_trt_build)
 
 

@@ -33,8 +33,9 @@ class StoreMeta:
                 f"store was built for classes {self.class_names}, pack {pack.model_id!r} differs"
             )
         if self.schema_version != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"store schema version {self.schema_version} is not {SCHEMA_VERSION}; re-index it"
+            raise ValueError(
+                f"store schema version {self.schema_version} is not this pixseek's {SCHEMA_VERSION}: "
+                "open it with the pixseek version that wrote it"
             )
 
 
@@ -42,8 +43,11 @@ def read_meta(folder: Path) -> StoreMeta | None:
     path = folder / META_FILE
     if not path.exists():
         return None
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return StoreMeta(raw["schema_version"], raw["model_id"], raw["dim"], tuple(raw["class_names"]))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return StoreMeta(raw["schema_version"], raw["model_id"], raw["dim"], tuple(raw["class_names"]))
+    except (ValueError, KeyError, TypeError) as exc:  # hand-edited or damaged: say which file
+        raise ValueError(f"{path} is not a pixseek store identity file ({exc!r}); restore it") from None
 
 
 def write_meta(folder: Path, meta: StoreMeta) -> None:

@@ -62,6 +62,8 @@ class ReindexReport:
     missing: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (path, reason)
     switched: bool = False
     replaced: list[str] = field(default_factory=list)
+    # Source images neither copied nor reported missing (still being added when the passes ended).
+    not_copied: int = 0
 
 
 def stored_records(store: Store, page: int = PAGE) -> Iterator[list[ImageRecord]]:
@@ -98,13 +100,16 @@ class Reindexer:
         batch_size: int = 16,
         decode_workers: int = 2,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, not {batch_size}")
         self.source, self.target, self.pack = source, target, pack
         self.max_pixels, self.batch_size = max_pixels, batch_size
         self._decode_workers = decode_workers
         self._seen: set[str] = set()
 
     def run(self, *, progress: bool = True, drop_missing: bool = False) -> ReindexReport:
-        """Copy every image, then switch, unless some file could not be re-read (and not `drop_missing`)."""
+        """Copy every image, then switch, unless some file could not be re-read (and not `drop_missing`)
+        or the source holds images the passes did not reach: a switch never drops an image silently."""
         report = ReindexReport(self.target.location)
         bar = tqdm(total=self.source.count(), unit="img", disable=not progress, dynamic_ncols=True)
         with ThreadPoolExecutor(self._decode_workers, thread_name_prefix="pixseek-reindex") as pool:
@@ -112,7 +117,9 @@ class Reindexer:
                 if self._copy_pass(report, bar, pool) == 0:
                     break
         bar.close()
-        if report.missing and not drop_missing:
+        handled = report.indexed + report.resumed + len(report.missing)
+        report.not_copied = max(0, self.source.count() - handled)
+        if report.not_copied or (report.missing and not drop_missing):
             return report
         report.replaced = self.target.switch()
         report.switched = True

@@ -86,6 +86,8 @@ def index_paths(
 ) -> FolderReport:
     """Ingest `paths` in batches, decoding batch n+1 while the models work on batch n, and queueing
     batch n+1 for the models before batch n is written (two batches in flight)."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, not {batch_size}")
     report = FolderReport()
     bar = tqdm(total=len(paths), unit="img", disable=not progress, dynamic_ncols=True)
     in_flight: deque[tuple[Sequence[Path], list[PreparedImage | IngestResult], PendingCommit]] = deque()

@@ -25,9 +25,18 @@ Precision = Literal["auto", "bf16", "f32"]
 MISSING = "the OpenVINO engine needs the openvino package: pip install 'pixseek[openvino]'"
 
 
+def without_telemetry() -> None:
+    """Keep OpenVINO offline: importing it imports its model converter, which reports usage over the
+    network (from a forked process) unless a consent file in the user's home says no. With its
+    telemetry client unimportable the converter falls back to its own no-op stub. Call it before the
+    first `import openvino`; a client that is already imported is left alone."""
+    sys.modules.setdefault("openvino_telemetry", None)  # type: ignore[arg-type]
+
+
 @cache
 def core() -> Any:
     """OpenVINO's runtime core; RuntimeError with the install command when it is missing."""
+    without_telemetry()
     try:
         import openvino
     except ImportError as error:

@@ -91,8 +91,14 @@ def boxes_to_original(
     return out
 
 
+# A centre crop never reaches past this many shorter sides along the longer one: cutting the rest off
+# first keeps a 1 x 20,000 image from being resized to 256 x 5,120,000 pixels (gigabytes) on the way.
+CENTRE_BAND_ASPECT = 4.0
+
+
 def resize_center_crop(image: RGBImage, size: int, crop_fraction: float = 1.0) -> RGBImage:
     """Square `size` crop from the centre, after resizing the shorter side to `size / crop_fraction`."""
+    image = central_band(image, CENTRE_BAND_ASPECT)
     height, width = image.shape[:2]
     shorter = size / crop_fraction
     scale = shorter / min(height, width)
@@ -100,6 +106,16 @@ def resize_center_crop(image: RGBImage, size: int, crop_fraction: float = 1.0) -
     resized = resize(image, (new_w, new_h))
     top, left = (new_h - size) // 2, (new_w - size) // 2
     return resized[top : top + size, left : left + size]
+
+
+def central_band(image: RGBImage, max_aspect: float) -> RGBImage:
+    """The centre of `image` with its longer side cut to at most `max_aspect` times the shorter one."""
+    height, width = image.shape[:2]
+    keep_w, keep_h = min(width, math.ceil(height * max_aspect)), min(height, math.ceil(width * max_aspect))
+    if (keep_w, keep_h) == (width, height):
+        return image
+    top, left = (height - keep_h) // 2, (width - keep_w) // 2
+    return image[top : top + keep_h, left : left + keep_w]
 
 
 def normalize_to_nchw(

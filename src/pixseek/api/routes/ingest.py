@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from pixseek.api import engine_calls
-from pixseek.api.deps import ReadyEngine, read_upload, require_multipart, run_engine
+from pixseek.api.deps import ReadyEngine, not_an_image_type, read_upload, require_multipart, run_engine
 from pixseek.api.errors import error_responses
 from pixseek.api.schemas import BatchIngestResponse, BatchItem, IngestResponse
+from pixseek.ingest.pipeline import IngestResult, clean_filename
 
 router = APIRouter(
     prefix="/ingest",
@@ -56,10 +57,20 @@ async def ingest_batch(
     images: Annotated[list[UploadFile], File(description="image files")],
     tags: TagsQuery = None,
 ) -> BatchIngestResponse:
-    """Undecodable files are `rejected` with a reason; the others are still ingested."""
+    """Undecodable files, and parts that declare a type other than an image, are `rejected` with a
+    reason; the others are still ingested."""
     started = time.perf_counter()
-    uploads = [(await read_upload(upload), upload.filename or "") for upload in images]
-    results = await run_engine(engine_calls.ingest_many, engine, uploads, split_tags(tags))
+    refused = {i: reason for i, upload in enumerate(images) if (reason := not_an_image_type(upload))}
+    uploads = [
+        (await upload.read(), upload.filename or "") for i, upload in enumerate(images) if i not in refused
+    ]
+    ingested = iter(await run_engine(engine_calls.ingest_many, engine, uploads, split_tags(tags)))
+    results = [
+        IngestResult(clean_filename(upload.filename or ""), "rejected", reason=refused[i])
+        if i in refused
+        else next(ingested)
+        for i, upload in enumerate(images)
+    ]
     items = [BatchItem.model_validate(result, from_attributes=True) for result in results]
     return BatchIngestResponse(
         indexed=sum(item.status == "indexed" for item in items),

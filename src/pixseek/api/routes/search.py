@@ -10,6 +10,8 @@ from pixseek.api import engine_calls
 from pixseek.api.deps import PageQuery, ReadyEngine, read_upload, require_multipart, run_engine
 from pixseek.api.errors import error_responses
 from pixseek.api.schemas import (
+    MAX_QUERY_TEXT,
+    QUERY_TEXT_HELP,
     HybridSearchRequest,
     ObjectResult,
     ObjectSearchRequest,
@@ -26,7 +28,7 @@ router = APIRouter(prefix="/search", tags=["search"], responses=error_responses(
 async def search_text(
     engine: ReadyEngine,
     page: PageQuery,
-    q: Annotated[str, Query(min_length=1, max_length=10_000, description="what to look for, in words")],
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_TEXT, description=QUERY_TEXT_HELP)],
 ) -> list[SearchResult]:
     hits = await run_engine(engine.search.text, q, page)
     return [search_result(hit) for hit in hits]

@@ -1,0 +1,211 @@
+"""The library commands' filters, paging, similar-by-file, delete, optimize and reindex, through `main`."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pixseek.cli.main import main
+from tests.helpers import copy_samples, dated_jpeg
+
+SAMPLES = ("chelsea", "coffee", "bus")
+
+
+@dataclass(frozen=True)
+class Library:
+    db: Path
+    photos: Path
+
+
+def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    code = main([*args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def hits(capsys: pytest.CaptureFixture, db: Path, *args: str) -> list[dict]:
+    code, out, err = run(capsys, *args, "--db", str(db), "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def with_capture_date(photo: Path, captured: str) -> bytes:
+    """`photo` re-encoded as a JPEG whose EXIF says when it was captured ("YYYY:MM:DD HH:MM:SS")."""
+    exif = Image.Exif()
+    exif[306] = captured
+    buffer = io.BytesIO()
+    Image.open(photo).convert("RGB").save(buffer, format="JPEG", quality=95, exif=exif)
+    return buffer.getvalue()
+
+
+def index_folder(photos: Path, db: Path, *extra: str) -> None:
+    assert main(["index", str(photos), "--db", str(db), "--no-progress", *extra]) == 0
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """Three sample photos (undated), the bus photo captured on 2022-06-15 18:30 (june.jpg) and a
+    noise picture captured on 2022-07-01 08:00 (july.jpg)."""
+    root = tmp_path_factory.mktemp("library")
+    photos = root / "photos"
+    copied = copy_samples(photos, SAMPLES)
+    bus = next(path for path in copied if "bus" in path.name)
+    (photos / "june.jpg").write_bytes(with_capture_date(bus, "2022:06:15 18:30:00"))
+    (photos / "july.jpg").write_bytes(dated_jpeg(8, "2022:07:01 08:00:00"))
+    index_folder(photos, root / "db", "--tags", "trip")
+    return Library(root / "db", photos)
+
+
+def names(found: list[dict]) -> list[str]:
+    return [hit["filename"] for hit in found]
+
+
+def test_a_bare_date_to_includes_that_whole_day(library: Library, capsys: pytest.CaptureFixture) -> None:
+    day = ("--date-from", "2022-06-15", "--date-to", "2022-06-15")
+    assert names(hits(capsys, library.db, "search", "a photo", *day)) == ["june.jpg"]
+    persons = hits(capsys, library.db, "objects", "a person", "--classes", "person", *day)
+    assert persons and set(names(persons)) == {"june.jpg"}  # not the same persons in the undated bus.jpg
+    until = hits(capsys, library.db, "search", "a photo", "--date-to", "2022-06-30")
+    assert names(until) == ["june.jpg"]
+
+
+def test_date_from_after_date_to_is_an_error(library: Library, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(
+        capsys, "search", "x", "--date-from", "2022-07-01", "--date-to", "2022-06-01", "--db", str(library.db)
+    )
+    assert code == 2 and "date_from is after date_to" in err
+
+
+def test_sort_by_date_pages_through_one_ordering(library: Library, capsys: pytest.CaptureFixture) -> None:
+    both = ("--date-from", "2022-01-01", "--sort", "date")
+    assert names(hits(capsys, library.db, "search", "a photo", *both)) == ["july.jpg", "june.jpg"]
+    first = hits(capsys, library.db, "search", "a photo", *both, "-k", "1")
+    second = hits(capsys, library.db, "search", "a photo", *both, "-k", "1", "--offset", "1")
+    assert names(first + second) == ["july.jpg", "june.jpg"]
+    everything = names(hits(capsys, library.db, "search", "a photo", "--sort", "date"))
+    assert everything[:2] == ["july.jpg", "june.jpg"] and len(everything) == len(SAMPLES) + 2
+
+
+def test_tags_and_min_score_filter(library: Library, capsys: pytest.CaptureFixture) -> None:
+    assert len(hits(capsys, library.db, "search", "a cat", "--tags", "trip")) == len(SAMPLES) + 2
+    assert hits(capsys, library.db, "search", "a cat", "--tags", "elsewhere") == []
+    scored = hits(capsys, library.db, "search", "a cat")
+    cut = scored[1]["score"]
+    kept = hits(capsys, library.db, "search", "a cat", "--min-score", str(cut))
+    assert names(kept) == names(scored[:2])
+
+
+def test_similar_to_a_file_finds_its_stored_copy_first(
+    library: Library, capsys: pytest.CaptureFixture
+) -> None:
+    cat = next(library.photos.glob("*chelsea*"))
+    found = hits(capsys, library.db, "similar", str(cat))
+    assert found[0]["filename"] == cat.name and found[0]["score"] > 0.99
+
+
+def test_similar_to_an_unknown_id_or_nonsense_fails(library: Library, capsys: pytest.CaptureFixture) -> None:
+    code, _, err = run(capsys, "similar", "f" * 64, "--db", str(library.db))
+    assert code == 1 and "no stored image" in err
+    code, _, err = run(capsys, "similar", "no-such-thing", "--db", str(library.db))
+    assert code == 2 and "neither an image file nor a stored image id" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", "x", "-k", "0"],
+        ["search", "x", "--offset", "-1"],
+        ["search", "x", "--min-score", "2"],
+        ["objects", "x", "--min-confidence", "1.5"],
+        ["search", "x", "--date-to", "15/06/2022"],
+        ["index", ".", "--batch-size", "0"],
+        ["reindex", "--to-pack", "starter", "--batch-size", "-1"],
+    ],
+)
+def test_bad_numbers_and_dates_are_usage_errors(args: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "error: argument" in capsys.readouterr().err
+
+
+def test_delete_keeps_the_original_file_and_optimize_keeps_the_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    photos = tmp_path / "photos"
+    copy_samples(photos, SAMPLES)
+    db = tmp_path / "db"
+    index_folder(photos, db)
+    capsys.readouterr()
+    cat = next(photos.glob("*chelsea*"))
+    original = cat.read_bytes()
+    cat_id = hits(capsys, db, "similar", str(cat))[0]["image_id"]
+
+    code, out, err = run(capsys, "delete", cat_id, "--db", str(db), "--json")
+    assert code == 0, err
+    assert json.loads(out)["deleted"] == cat_id
+    assert cat.read_bytes() == original  # an indexed folder is the user's: only the record goes
+    before = names(hits(capsys, db, "search", "a cat"))
+    assert cat.name not in before and len(before) == len(SAMPLES) - 1
+
+    code, _, err = run(capsys, "optimize", "--db", str(db))
+    assert code == 0, err
+    assert names(hits(capsys, db, "search", "a cat")) == before
+
+
+def test_reindex_switches_the_library_and_refuses_a_missing_original(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    photos = tmp_path / "photos"
+    copy_samples(photos, SAMPLES)
+    db = tmp_path / "db"
+    index_folder(photos, db)
+    capsys.readouterr()
+    before = names(hits(capsys, db, "search", "a cat"))
+
+    reindex = ("reindex", "--to-pack", "starter", "--db", str(db), "--no-progress")
+    code, out, err = run(capsys, *reindex, "--json", "--delete-old")
+    report = json.loads(out)
+    assert code == 0, err
+    assert report["switched"] and report["indexed"] == len(SAMPLES) and report["not_copied"] == 0
+    assert not (db / "lance-v1").exists()  # --delete-old removed the replaced store
+    assert names(hits(capsys, db, "search", "a cat")) == before
+
+    shutil.move(next(photos.glob("*coffee*")), tmp_path / "elsewhere.png")
+    code, _, err = run(capsys, *reindex)
+    assert code == 1 and "not switched: 1 original files cannot be re-read" in err
+    assert len(hits(capsys, db, "search", "a cat")) == len(SAMPLES)
+    code, _, err = run(capsys, *reindex, "--drop-missing")
+    assert code == 0, err
+    assert len(hits(capsys, db, "search", "a cat")) == len(SAMPLES) - 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"model_id": "another-pack"}, "store was built with model pack 'another-pack'"),
+        ({"schema_version": 99}, "store schema version 99 is not this pixseek's 1"),
+        (None, "is not a pixseek store identity file"),
+    ],
+)
+def test_a_store_of_another_pack_or_version_is_refused_and_kept(
+    change: dict | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    copy_samples(photos, ("chelsea",))
+    index_folder(photos, db)
+    meta = db / "lance" / "pixseek-store.json"
+    original = meta.read_text()
+    meta.write_text("{not json" if change is None else json.dumps({**json.loads(original), **change}))
+    capsys.readouterr()
+
+    code, _, err = run(capsys, "search", "a cat", "--db", str(db))
+    assert code == 2 and message in err and "Traceback" not in err
+    meta.write_text(original)
+    assert len(hits(capsys, db, "search", "a cat")) == 1  # nothing was lost
