@@ -35,6 +35,14 @@ def test_reposting_the_same_bytes_answers_exists(client: TestClient) -> None:
     assert again.json()["status"] == "exists" and again.json()["image_id"] == first.json()["image_id"]
 
 
+def test_reposting_with_new_tags_adds_them(client: TestClient) -> None:
+    upload = {"image": ("t.jpg", jpeg_bytes(110), "image/jpeg")}
+    first = client.post("/ingest/image", files=upload, params={"tags": "a"})
+    again = client.post("/ingest/image", files=upload, params={"tags": "b,a"})
+    assert again.json()["status"] == "exists"
+    assert client.get(f"/images/{first.json()['image_id']}").json()["tags"] == ["a", "b"]
+
+
 def test_undecodable_images_are_400_with_the_reason(client: TestClient) -> None:
     for name, data in bad_image_files().items():
         error = assert_error(
@@ -55,7 +63,7 @@ def test_a_non_image_part_or_body_is_415(client: TestClient) -> None:
 
 
 def test_a_non_image_part_of_a_batch_is_rejected_and_the_others_ingested(client: TestClient) -> None:
-    good = jpeg_bytes(105)
+    good = jpeg_bytes(111)
     files = [("images", ("fine.jpg", good, "image/jpeg")), ("images", ("notes.txt", b"hi", "text/plain"))]
     response = client.post("/ingest/batch", files=files)
     assert response.status_code == 200, response.text

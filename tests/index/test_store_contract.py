@@ -351,3 +351,30 @@ def test_reopen_removes_objects_whose_image_row_is_missing(make_store: StoreFact
 def test_info_counts_images_and_objects(filter_store: Store) -> None:
     info = filter_store.info()
     assert (info.images, info.objects, info.model_id, info.dim) == (6, 6, TEST_PACK.model_id, DIM)
+
+
+def test_get_many_returns_the_stored_records_among_the_ids(store: Store) -> None:
+    store.upsert([image(1, tags=["a"]), image(2)])
+    records = {record.id: record for record in store.get_many([image(1)[0].id, "f" * 64, image(2)[0].id])}
+    assert set(records) == {image(1)[0].id, image(2)[0].id}
+    assert records[image(1)[0].id].tags == ("a",) and records[image(1)[0].id].path == "/photos/img1.jpg"
+    assert store.get_many([]) == []
+
+
+def test_update_metadata_changes_path_and_tags_of_the_image_and_its_objects(store: Store) -> None:
+    record, objects = image(1, [detection("cat", 0.9)], tags=["old"])
+    store.upsert([(record, objects), image(2, [detection("cat", 0.8)], tags=["old"])])
+    assert store.update_metadata(record.id, path="/moved/img1.jpg", tags=("old", "new"))
+    updated = store.get(record.id)
+    assert updated is not None
+    assert updated.path == "/moved/img1.jpg" and updated.tags == ("old", "new")
+    assert updated.detections == record.detections and updated.vector is not None
+    np.testing.assert_allclose(updated.vector, record.vector, atol=1e-6)  # the vectors stay
+    new_only = ImageFilter(tags=("new",))
+    assert [hit.record.id for hit in store.search_images(record.vector, 5, new_only)] == [record.id]
+    found = store.search_objects(objects[0].vector, 5, ObjectFilter(tags=("new",)))
+    assert [(hit.record.id, hit.record.path) for hit in found] == [(record.id, "/moved/img1.jpg")]
+    assert store.update_metadata(record.id, tags=("only",)) and store.get(record.id).tags == ("only",)
+    assert store.get(record.id).path == "/moved/img1.jpg"  # left as it was
+    assert not store.update_metadata("f" * 64, tags=("x",))
+    assert store.count() == 2

@@ -13,7 +13,7 @@ from pixseek.config import Settings
 from pixseek.engine import Engine
 from pixseek.index.protocol import ImageRecord, ObjectFilter
 from pixseek.ingest.folder import find_images, index_paths
-from pixseek.ingest.pipeline import IngestItem
+from pixseek.ingest.pipeline import IngestItem, content_id
 from pixseek.models.protocols import ModelPack
 from tests.helpers import bad_image_files, copy_samples
 
@@ -121,3 +121,41 @@ def test_the_next_batch_is_queued_for_the_models_before_a_batch_is_written(
     report = index_paths(engine.ingestor, paths, batch_size=3, progress=False)
     assert report.indexed == 4
     assert events == ["analyze 3", "analyze 1", "write 3", "write 1"]
+
+
+def test_new_tags_for_known_images_are_added_without_analysing_them_again(
+    engine: Engine, tmp_path: Path
+) -> None:
+    paths = copy_samples(tmp_path / "photos", ("chelsea", "coffee"))
+    index_paths(engine.ingestor, paths, ("trip",), progress=False)
+    analysed = engine.ingestor.times.images
+    again = index_paths(engine.ingestor, paths, ("cats", "trip"), progress=False)
+    assert (again.indexed, again.existing, again.updated) == (0, 2, 2)
+    assert engine.ingestor.times.images == analysed  # no model ran
+    assert {record.tags for record in all_records(engine)} == {("trip", "cats")}
+    unchanged = index_paths(engine.ingestor, paths, ("cats",), progress=False)
+    assert (unchanged.existing, unchanged.updated) == (2, 0)  # nothing new: a no-op
+
+
+def test_a_moved_file_is_relinked_only_when_its_old_path_is_gone(engine: Engine, tmp_path: Path) -> None:
+    (cat,) = copy_samples(tmp_path / "before", ("chelsea",))
+    index_paths(engine.ingestor, [cat], progress=False)
+    image_id = content_id(cat.read_bytes())
+    copy = tmp_path / "copy" / cat.name
+    copy.parent.mkdir()
+    copy.write_bytes(cat.read_bytes())
+    assert index_paths(engine.ingestor, [copy], progress=False).updated == 0  # the original is still there
+    assert stored_path(engine, image_id) == cat.resolve()
+
+    moved = tmp_path / "after" / cat.name
+    moved.parent.mkdir()
+    cat.rename(moved)
+    report = index_paths(engine.ingestor, [moved], progress=False)
+    assert (report.existing, report.updated) == (1, 1)
+    assert stored_path(engine, image_id) == moved.resolve()
+
+
+def stored_path(engine: Engine, image_id: str) -> Path:
+    record = engine.store.get(image_id)
+    assert record is not None
+    return Path(record.path)

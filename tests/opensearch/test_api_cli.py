@@ -87,6 +87,7 @@ def test_cli_indexes_searches_and_reindexes_over_opensearch(
     assert run("index", str(photos), "--no-progress") == {
         "indexed": len(SAMPLES),
         "existing": 0,
+        "updated": 0,
         "rejected": [],
     }
     hits = run("search", "a cat", "-k", "3")
@@ -94,7 +95,7 @@ def test_cli_indexes_searches_and_reindexes_over_opensearch(
 
     report = run("reindex", "--to-pack", "starter", "--delete-old", "--no-progress")
     assert report == {"target": f"{index_name}-v2", "indexed": len(SAMPLES), "resumed": 0, "missing": [],
-                      "switched": True, "replaced": [f"{index_name}-v1"]}  # fmt: skip
+                      "not_copied": 0, "switched": True, "replaced": [f"{index_name}-v1"]}  # fmt: skip
     assert run("search", "a cat", "-k", "3") == hits
     info = run("info")
     assert isinstance(info, dict) and info["store"]["images"] == len(SAMPLES)

@@ -106,3 +106,45 @@ def test_clicking_a_result_shows_images_like_it(page: Any) -> None:
         f"() => document.querySelectorAll('.card').length > 0 && "
         f"![...document.querySelectorAll('.card .name')].some(n => n.textContent === {name!r})"
     )
+
+
+KEY = "ui-test-key"
+
+
+@pytest.fixture(scope="module")
+def keyed_url(tmp_path_factory: pytest.TempPathFactory, starter_pack: StarterPack) -> Iterator[str]:
+    """A server that needs an API key, with no images yet."""
+    root = tmp_path_factory.mktemp("ui-keyed")
+    cache = starter_pack.image_embedder.cache_file.parent
+    with live_server(root / "db", cache, PIXSEEK_API_KEY=KEY) as url:
+        yield url
+
+
+def test_with_an_api_key_the_page_asks_for_it_uploads_and_shows_thumbnails(
+    keyed_url: str, samples: list[Path]
+) -> None:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(f"{keyed_url}/ui/")
+        page.wait_for_selector("#key-dialog[open]")  # the server said a key is required
+        page.fill("#key-input", KEY)
+        page.click("#key-dialog button[value=save]")
+        page.wait_for_selector("#status.ready")
+
+        cat = next(path for path in samples if "chelsea" in path.name)
+        page.set_input_files("#ingest-files", [str(cat)])  # an upload through the key-carrying fetch
+        page.wait_for_selector("#toast.ok")
+        assert "Added 1" in page.inner_text("#toast")
+
+        page.fill("#query", "a cat")
+        page.press("#query", "Enter")
+        page.wait_for_selector(".card")
+        # <img> cannot send the key: thumbnails arrive as blob URLs fetched with it, and they render.
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert page.locator(".card img").first.get_attribute("src").startswith("blob:")
+        browser.close()
+    assert httpx.get(f"{keyed_url}/search/text", params={"q": "cat"}).status_code == 401  # still keyed

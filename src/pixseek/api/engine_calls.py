@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from pixseek.api import filters
@@ -22,9 +21,7 @@ class StoredFileUnavailable(LookupError):
 
 def ingest_one(engine: Engine, data: bytes, filename: str, tags: Sequence[str]) -> IngestResult:
     """Ingest one upload; an undecodable one raises ImageDecodeError (the client's 400)."""
-    (result,) = with_stored_counts(
-        engine, engine.ingestor.ingest([IngestItem(data, filename, None, tuple(tags))])
-    )
+    (result,) = engine.ingestor.ingest([IngestItem(data, filename, None, tuple(tags))])
     if result.status == "rejected":
         raise ImageDecodeError(result.reason or "unknown reason")
     return result
@@ -39,17 +36,7 @@ def ingest_many(
     results: list[IngestResult] = []
     for start in range(0, len(items), size):
         results.extend(engine.ingestor.ingest(items[start : start + size]))
-    return with_stored_counts(engine, results)
-
-
-def with_stored_counts(engine: Engine, results: Sequence[IngestResult]) -> list[IngestResult]:
-    """'exists' answers carry the stored image's detection count, as 'indexed' ones do (the
-    ingestor skips known images without reading them back)."""
-    counted = []
-    for result in results:
-        record = engine.store.get(result.image_id) if result.status == "exists" and result.image_id else None
-        counted.append(replace(result, num_detections=len(record.detections)) if record else result)
-    return counted
+    return results
 
 
 def search_hybrid(engine: Engine, request: HybridSearchRequest) -> list[ImageHit]:

@@ -119,8 +119,8 @@ class InstrumentedPack:
 # an increase only between two scrapes of a series, so an operation called once (an upsert) would
 # otherwise first appear already at 1 and never show in a rate.
 STORE_KINDS = (
-    "upsert", "get", "existing_ids", "delete", "count", "search_images", "search_objects", "list_images",
-    "optimize", "info",
+    "upsert", "get", "get_many", "existing_ids", "update_metadata", "delete", "count", "search_images",
+    "search_objects", "list_images", "optimize", "info",
 )  # fmt: skip
 
 
@@ -142,8 +142,18 @@ class InstrumentedStore:
     def get(self, image_id: str) -> ImageRecord | None:
         return _timed(self._time("get"), lambda: self.inner.get(image_id))
 
+    def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
+        return _timed(self._time("get_many"), lambda: self.inner.get_many(image_ids))
+
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
         return _timed(self._time("existing_ids"), lambda: self.inner.existing_ids(image_ids))
+
+    def update_metadata(
+        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
+    ) -> bool:
+        return _timed(
+            self._time("update_metadata"), lambda: self.inner.update_metadata(image_id, path=path, tags=tags)
+        )
 
     def delete(self, image_id: str) -> bool:
         return _timed(self._time("delete"), lambda: self.inner.delete(image_id))

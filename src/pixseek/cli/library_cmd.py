@@ -175,9 +175,14 @@ def cmd_index(args: argparse.Namespace) -> int:
 def _print_report(report: FolderReport, as_json: bool) -> None:
     if as_json:
         rejected = [{"path": path, "reason": reason} for path, reason in report.rejected]
-        print_json({"indexed": report.indexed, "existing": report.existing, "rejected": rejected})
+        print_json({
+            "indexed": report.indexed, "existing": report.existing, "updated": report.updated,
+            "rejected": rejected,
+        })  # fmt: skip
         return
-    print(f"indexed {report.indexed}, already stored {report.existing}, rejected {len(report.rejected)}")
+    updated = f" ({report.updated} given new tags or a new path)" if report.updated else ""
+    skipped = len(report.rejected)
+    print(f"indexed {report.indexed}, already stored {report.existing}{updated}, rejected {skipped}")
     for path, reason in report.rejected:
         print(f"  skipped {path}: {reason}", file=sys.stderr)
 

@@ -65,11 +65,15 @@ def summarize_classes(detections: Sequence[Detection], limit: int = 4) -> str:
 
 def image_hits_table(hits: Sequence[ImageHit]) -> str:
     rows = [
-        (rank, f"{hit.score:.3f}", hit.record.filename, summarize_classes(hit.record.detections),
-         hit.record.id[:12])
+        (rank, f"{hit.score:.3f}", hit.record.filename, captured_day(hit.record),
+         summarize_classes(hit.record.detections), hit.record.id[:12])
         for rank, hit in enumerate(hits, 1)
     ]  # fmt: skip
-    return table(("#", "score", "file", "objects", "id"), rows) if rows else "no results"
+    return table(("#", "score", "file", "captured", "objects", "id"), rows) if rows else "no results"
+
+
+def captured_day(record: ImageRecord) -> str:
+    return "-" if record.captured_at is None else record.captured_at.date().isoformat()
 
 
 def object_hits_table(hits: Sequence[ObjectHit]) -> str:

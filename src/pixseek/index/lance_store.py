@@ -155,6 +155,25 @@ class LanceStore:
         for chunk in _chunks(image_ids):
             self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
 
+    def update_metadata(
+        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
+    ) -> bool:
+        image_values: dict[str, object] = {}
+        if path is not None:
+            image_values["path"] = path
+        if tags is not None:
+            image_values["tags"] = list(tags)
+        with self._write_lock:
+            if not self.existing_ids([image_id]):
+                return False
+            if not image_values:
+                return True
+            # Objects first, as in upsert: their image row, written last, shows the change whole.
+            if tags is not None:
+                self._objects.update(where=f"image_id = {sql_string(image_id)}", values={"tags": list(tags)})
+            self._images.update(where=f"id = {sql_string(image_id)}", values=image_values)
+            return True
+
     def _repair_interrupted_writes(self) -> None:
         """Remove the objects that a crashed write left without their image row."""
         with self._write_lock:
@@ -189,6 +208,9 @@ class LanceStore:
         )
         records = records_from_arrow(rows)
         return records[0] if records else None
+
+    def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
+        return self._records_of(set(image_ids))
 
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
         found: set[str] = set()

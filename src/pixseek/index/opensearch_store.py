@@ -50,6 +50,14 @@ BULK_DOCS = 200
 BULK_BYTES = 10 * 1024 * 1024
 BULK_RETRIES = 5  # on 429 (bulk queue full), with exponential back-off from 1 s
 IDS_PER_MGET = 1_000
+# Tags live on the image and on each nested object (for object-search filters): set both in one update.
+SET_METADATA = """
+if (params.path != null) { ctx._source.path = params.path; }
+if (params.tags != null) {
+  ctx._source.tags = params.tags;
+  if (ctx._source.objects != null) { for (def o : ctx._source.objects) { o.tags = params.tags; } }
+}
+"""
 # Force-merging a large index takes minutes; the client's default 10 s would abandon the call.
 OPTIMIZE_TIMEOUT_S = 3600
 
@@ -245,6 +253,22 @@ class OpenSearchStore:
             return False
         return True
 
+    def update_metadata(
+        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
+    ) -> bool:
+        params = {"path": path, "tags": None if tags is None else list(tags)}
+        try:
+            self._client.update(
+                index=self.alias,
+                id=image_id,
+                body={"script": {"source": SET_METADATA, "lang": "painless", "params": params}},
+                refresh=self._refresh,
+                retry_on_conflict=3,
+            )
+        except NotFoundError:
+            return False
+        return True
+
     def optimize(self) -> None:
         """Make recent writes searchable and merge segments: fewer HNSW graphs to search per query."""
         self._client.indices.refresh(index=self.alias)
@@ -260,6 +284,17 @@ class OpenSearchStore:
         except NotFoundError:
             return None
         return record_from_source(found["_source"]) if found.get("found") else None
+
+    def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
+        unique = list(dict.fromkeys(image_ids))
+        records = []
+        for start in range(0, len(unique), IDS_PER_MGET):
+            chunk = unique[start : start + IDS_PER_MGET]
+            docs = self._client.mget(
+                index=self.alias, body={"ids": chunk}, _source_excludes=[*VECTOR_FIELDS, "objects"]
+            )["docs"]
+            records += [record_from_source(doc["_source"]) for doc in docs if doc.get("found")]
+        return records
 
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
         return self.existing_ids_in(self.alias, image_ids)

@@ -123,7 +123,18 @@ class Store(Protocol):
 
     def get(self, image_id: str) -> ImageRecord | None: ...
 
+    def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
+        """The records (without vectors) of the stored images among `image_ids`, in no set order."""
+        ...
+
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]: ...
+
+    def update_metadata(
+        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
+    ) -> bool:
+        """Replace what is given of an image's file path and tags (its objects' tags too), keeping its
+        detections and vectors; False when the image is not stored."""
+        ...
 
     def delete(self, image_id: str) -> bool: ...
 

@@ -30,6 +30,7 @@ from pixseek.ingest.pipeline import (
 class FolderReport:
     indexed: int = 0
     existing: int = 0
+    updated: int = 0  # of the existing: new tags or a moved file's new path stored
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     def add(self, path: Path, result: IngestResult) -> None:
@@ -37,6 +38,7 @@ class FolderReport:
             self.indexed += 1
         elif result.status == "exists":
             self.existing += 1
+            self.updated += result.updated
         else:
             self.rejected.append((str(path), result.reason or "rejected"))
 

@@ -14,13 +14,14 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Literal
 
 from pixseek.index.protocol import ImageRecord, ObjectRecord, Store
 from pixseek.ingest.decode import DecodedImage, ImageDecodeError, decode_image
+from pixseek.ingest.known import metadata_change
 from pixseek.ingest.media import MediaStore
 from pixseek.ingest.shards import AnalysisWorkers
 from pixseek.models.protocols import ModelPack
@@ -44,6 +45,7 @@ class IngestResult:
     image_id: str | None = None
     num_detections: int = 0
     reason: str | None = None
+    updated: bool = False  # an "exists" whose new tags or new path were stored
 
 
 @dataclass(frozen=True)
@@ -125,19 +127,31 @@ class Ingestor:
         """Ingest a batch; results come back in the order of `items`."""
         slots = self.prepare(items)
         committed = iter(self.commit(ready_images(slots)))
-        return [next(committed) if isinstance(s, PreparedImage) else s for s in slots]
+        results = [next(committed) if isinstance(s, PreparedImage) else s for s in slots]
+        # A repeat within the batch has what its first copy found.
+        found = {r.image_id: r.num_detections for r in results if r.status == "indexed"}
+        return [
+            replace(r, num_detections=found[r.image_id])
+            if r.status == "exists" and r.image_id in found
+            else r
+            for r in results
+        ]
 
     def prepare(self, items: Sequence[IngestItem]) -> list[PreparedImage | IngestResult]:
         """Per item, in order: decoded and ready, or already done (known, repeated or rejected)."""
         started = time.perf_counter()
         ids = [content_id(item.data) for item in items]
-        known = self.store.existing_ids(list(dict.fromkeys(ids)))
+        stored = {record.id: record for record in self.store.get_many(list(dict.fromkeys(ids)))}
+        known = set(stored)
         decoded = list(self._decode_pool.map(self._decode_or_error, items, ids, [known] * len(items)))
         slots: list[PreparedImage | IngestResult] = []
         seen: set[str] = set()
         for item, image_id, outcome in zip(items, ids, decoded, strict=True):
             name = clean_filename(item.filename)
-            if image_id in known or image_id in seen:
+            if image_id in known and image_id not in seen:
+                seen.add(image_id)
+                slots.append(self._known(name, stored[image_id], item))
+            elif image_id in known or image_id in seen:
                 slots.append(IngestResult(name, "exists", image_id))
             elif isinstance(outcome, DecodedImage):
                 seen.add(image_id)
@@ -147,6 +161,14 @@ class Ingestor:
         self.times.read_decode += time.perf_counter() - started
         self._tell([slot for slot in slots if isinstance(slot, IngestResult)])
         return slots
+
+    def _known(self, name: str, record: ImageRecord, item: IngestItem) -> IngestResult:
+        """A stored image again: no analysis; new tags or a new path of a moved file are stored."""
+        change = metadata_change(record, clean_tags(item.tags), item.source_path)
+        if change is not None:
+            with self._commit_lock:
+                self.store.update_metadata(record.id, path=change.path, tags=change.tags)
+        return IngestResult(name, "exists", record.id, len(record.detections), updated=change is not None)
 
     def _decode_or_error(self, item: IngestItem, image_id: str, known: set[str]) -> DecodedImage | str:
         if image_id in known:
@@ -208,12 +230,12 @@ class Ingestor:
         self.times.analyze += analyzed - started
         self.times.write += finished - analyzed
         self.times.images += len(ready)
+        # Stored meanwhile by another request: the same bytes, so the same detections.
         results = [
-            IngestResult(record.filename, "exists", record.id)
-            if record.id in stored
-            else IngestResult(record.filename, "indexed", record.id, len(record.detections))
+            IngestResult(record.filename, "exists" if record.id in stored else "indexed", record.id,
+                         len(record.detections))
             for record, _ in batch
-        ]
+        ]  # fmt: skip
         self._tell(results)
         return results
 

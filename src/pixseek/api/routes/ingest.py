@@ -37,7 +37,8 @@ async def ingest_image(
     image: Annotated[UploadFile, File(description="the image file")],
     tags: TagsQuery = None,
 ) -> IngestResponse:
-    """Re-posting the same bytes answers 200 with `status: "exists"` (ids are content hashes)."""
+    """Re-posting the same bytes answers 200 with `status: "exists"` (ids are content hashes); tags
+    the stored image does not have yet are added to it."""
     started = time.perf_counter()
     data = await read_upload(image)
     result = await run_engine(engine_calls.ingest_one, engine, data, image.filename or "", split_tags(tags))
