@@ -109,6 +109,16 @@ def test_similar_to_a_file_finds_its_stored_copy_first(
     assert found[0]["filename"] == cat.name and found[0]["score"] > 0.99
 
 
+def test_the_short_ids_of_the_tables_work_as_ids(library: Library, capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "search", "a cat", "-k", "1", "--db", str(library.db))
+    short_id = out.splitlines()[-1].split()[-1]  # the id column of the first row
+    assert code == 0 and len(short_id) == 12
+    cat = hits(capsys, library.db, "search", "a cat", "-k", "1")[0]
+    assert cat["image_id"].startswith(short_id)
+    similar = hits(capsys, library.db, "similar", short_id)
+    assert similar and cat["image_id"] not in {hit["image_id"] for hit in similar}
+
+
 def test_similar_to_an_unknown_id_or_nonsense_fails(library: Library, capsys: pytest.CaptureFixture) -> None:
     code, _, err = run(capsys, "similar", "f" * 64, "--db", str(library.db))
     assert code == 1 and "no stored image" in err
@@ -147,7 +157,7 @@ def test_delete_keeps_the_original_file_and_optimize_keeps_the_results(
     original = cat.read_bytes()
     cat_id = hits(capsys, db, "similar", str(cat))[0]["image_id"]
 
-    code, out, err = run(capsys, "delete", cat_id, "--db", str(db), "--json")
+    code, out, err = run(capsys, "delete", cat_id[:10], "--db", str(db), "--json")  # a short id will do
     assert code == 0, err
     assert json.loads(out)["deleted"] == cat_id
     assert cat.read_bytes() == original  # an indexed folder is the user's: only the record goes

@@ -152,3 +152,13 @@ def test_object_search_returns_the_matching_box(client: TestClient, stored: dict
         assert result["detections"][result["object_index"]] == result["object"]
     assert results[0]["image_id"] in {stored["bus"], stored["zidane"], stored["astronaut"], stored["rgb"]}
     assert_error(client.post("/search/objects", json={**body, "yolo_classes": ["dragon"]}), 422)
+
+
+@pytest.mark.parametrize("path", ["/search/hybrid", "/search/objects"])
+def test_a_query_body_that_is_not_json_says_so(client: TestClient, path: str) -> None:
+    as_text = client.post(path, content=b'{"text_query": "cat"}', headers={"Content-Type": "text/plain"})
+    assert_error(as_text, 415, "unsupported_media_type")
+    broken = client.post(path, content=b'{"text_query": "cat",', headers={"Content-Type": "application/json"})
+    error = assert_error(broken, 422, "validation_error")
+    assert error["message"].startswith("the body is not valid JSON")
+    assert_error(client.post(path, content=b'{"text_query": "cat"}'), 415, "unsupported_media_type")

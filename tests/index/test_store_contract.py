@@ -378,3 +378,13 @@ def test_update_metadata_changes_path_and_tags_of_the_image_and_its_objects(stor
     assert store.get(record.id).path == "/moved/img1.jpg"  # left as it was
     assert not store.update_metadata("f" * 64, tags=("x",))
     assert store.count() == 2
+
+
+def test_ids_with_prefix_finds_short_ids(store: Store) -> None:
+    store.upsert([image(0x1234), image(0x1235), image(0x2000)])
+    full = image(0x2000)[0].id
+    assert store.ids_with_prefix(full[:61]) == [full]
+    assert sorted(store.ids_with_prefix("0" * 60 + "123")) == [image(0x1234)[0].id, image(0x1235)[0].id]
+    assert store.ids_with_prefix("f" * 12) == []
+    with pytest.raises(ValueError, match="not an image id prefix"):
+        store.ids_with_prefix("12' OR '1'='1")

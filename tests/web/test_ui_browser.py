@@ -44,15 +44,22 @@ def base_url(
 
 
 @pytest.fixture(scope="module")
-def page(base_url: str) -> Iterator[object]:
+def browser() -> Iterator[Any]:
+    """One Chromium for the module (Playwright's sync API allows one running instance per thread)."""
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        page.goto(f"{base_url}/ui/")
-        page.wait_for_selector("#status.ready")
-        yield page
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Any, base_url: str) -> Iterator[object]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(30_000)
+    page.goto(f"{base_url}/ui/")
+    page.wait_for_selector("#status.ready")
+    yield page
+    page.close()
 
 
 def test_text_search_shows_cards_with_boxes_drawn(page: Any) -> None:
@@ -121,11 +128,10 @@ def keyed_url(tmp_path_factory: pytest.TempPathFactory, starter_pack: StarterPac
 
 
 def test_with_an_api_key_the_page_asks_for_it_uploads_and_shows_thumbnails(
-    keyed_url: str, samples: list[Path]
+    browser: Any, keyed_url: str, samples: list[Path]
 ) -> None:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    with browser.new_context(viewport={"width": 1280, "height": 900}) as context:  # its own storage
+        page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(f"{keyed_url}/ui/")
         page.wait_for_selector("#key-dialog[open]")  # the server said a key is required
@@ -146,5 +152,4 @@ def test_with_an_api_key_the_page_asks_for_it_uploads_and_shows_thumbnails(
             "() => [...document.querySelectorAll('.card img')].every(i => i.complete && i.naturalWidth > 0)"
         )
         assert page.locator(".card img").first.get_attribute("src").startswith("blob:")
-        browser.close()
     assert httpx.get(f"{keyed_url}/search/text", params={"q": "cat"}).status_code == 401  # still keyed

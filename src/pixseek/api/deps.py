@@ -81,6 +81,14 @@ def require_multipart(request: Request) -> None:
         raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data")
 
 
+def require_json(request: Request) -> None:
+    """415 for a body not declared as JSON (FastAPI would only say it is not an object)."""
+    if not request.headers.get("content-type", "").lower().startswith("application/json"):
+        raise ApiError(
+            415, "unsupported_media_type", "send the query as JSON (Content-Type: application/json)"
+        )
+
+
 def not_an_image_type(upload: UploadFile) -> str | None:
     """Why a part is refused before reading it: it declares a type that is not an image (else None)."""
     declared = (upload.content_type or "").lower()

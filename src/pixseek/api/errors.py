@@ -113,6 +113,8 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     first = details[0] if details else {"loc": [], "msg": "invalid request"}
     where = ".".join(first["loc"])
     message = f"{where}: {first['msg']}" if where else first["msg"]
+    if first.get("type") == "json_invalid":  # its location is a character position, not a field
+        message = f"the body is not valid JSON (near character {first['loc'][-1]})"
     return error_response(422, "validation_error", str(message), details)
 
 

@@ -119,8 +119,8 @@ class InstrumentedPack:
 # an increase only between two scrapes of a series, so an operation called once (an upsert) would
 # otherwise first appear already at 1 and never show in a rate.
 STORE_KINDS = (
-    "upsert", "get", "get_many", "existing_ids", "update_metadata", "delete", "count", "search_images",
-    "search_objects", "list_images", "optimize", "info",
+    "upsert", "get", "get_many", "existing_ids", "ids_with_prefix", "update_metadata", "delete", "count",
+    "search_images", "search_objects", "list_images", "optimize", "info",
 )  # fmt: skip
 
 
@@ -141,6 +141,9 @@ class InstrumentedStore:
 
     def get(self, image_id: str) -> ImageRecord | None:
         return _timed(self._time("get"), lambda: self.inner.get(image_id))
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        return _timed(self._time("ids_with_prefix"), lambda: self.inner.ids_with_prefix(prefix, limit))
 
     def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
         return _timed(self._time("get_many"), lambda: self.inner.get_many(image_ids))

@@ -193,9 +193,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = engine.search.text(args.text, _page(args), _image_filter(args))
     finally:
         engine.close()
-    print_json([output.image_hit_dict(h) for h in hits]) if args.json else print(
-        output.image_hits_table(hits)
-    )
+    _emit_image_hits(hits, args.json)
     return 0
 
 
@@ -211,18 +209,36 @@ def cmd_similar(args: argparse.Namespace) -> int:
     try:
         if Path(args.image).is_file():
             hits = engine.search.image(Path(args.image).read_bytes(), _page(args), _image_filter(args))
-        elif is_image_id(args.image):
-            hits = engine.search.similar(args.image, _page(args), _image_filter(args))
+        elif looks_like_id(args.image):
+            image_id = full_id(engine, args.image)
+            hits = engine.search.similar(image_id, _page(args), _image_filter(args))
         else:
             return fail(f"{args.image!r} is neither an image file nor a stored image id")
     except UnknownImageError:
         return fail(f"no stored image has id {args.image}", code=1)
     finally:
         engine.close()
-    print_json([output.image_hit_dict(h) for h in hits]) if args.json else print(
-        output.image_hits_table(hits)
-    )
+    _emit_image_hits(hits, args.json)
     return 0
+
+
+MIN_ID_PREFIX = 6  # hex digits a short id needs (the tables show 12)
+
+
+def looks_like_id(text: str) -> bool:
+    return MIN_ID_PREFIX <= len(text) <= 64 and all(ch in "0123456789abcdef" for ch in text)
+
+
+def full_id(engine: Engine, text: str) -> str:
+    """The stored id that `text` is, or is the only one to start with; UnknownImageError if none."""
+    if is_image_id(text):
+        return text
+    matches = engine.store.ids_with_prefix(text, limit=2)
+    if len(matches) > 1:
+        raise ValueError(f"id prefix {text!r} is not unique: give more digits")
+    if not matches:
+        raise UnknownImageError(text)
+    return matches[0]
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
@@ -262,16 +278,19 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    if not is_image_id(args.image_id):
-        return fail(f"not an image id: {args.image_id!r} (64 hex digits)")
+    if not looks_like_id(args.image_id):
+        return fail(f"not an image id: {args.image_id!r} (hex digits: all 64, or at least {MIN_ID_PREFIX})")
     engine = _open(args)
     try:
-        deleted = engine.delete_image(args.image_id)
+        image_id = full_id(engine, args.image_id)
+        deleted = engine.delete_image(image_id)
+    except UnknownImageError:
+        deleted = False
     finally:
         engine.close()
     if not deleted:
         return fail(f"no stored image has id {args.image_id}", code=1)
-    print_json({"deleted": args.image_id}) if args.json else print(f"deleted {args.image_id}")
+    print_json({"deleted": image_id}) if args.json else print(f"deleted {image_id}")
     return 0
 
 

@@ -39,6 +39,7 @@ from pixseek.index.protocol import (
     ObjectRecord,
     StoreInfo,
     Vector,
+    check_hex,
 )
 from pixseek.models.protocols import PackInfo
 
@@ -208,6 +209,11 @@ class LanceStore:
         )
         records = records_from_arrow(rows)
         return records[0] if records else None
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        check_hex(prefix)
+        query = self._images.search().where(f"id LIKE '{prefix}%'").select(["id"]).limit(limit)
+        return list(query.to_arrow()["id"].to_pylist())
 
     def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
         return self._records_of(set(image_ids))

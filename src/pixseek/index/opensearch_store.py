@@ -42,6 +42,7 @@ from pixseek.index.protocol import (
     ObjectRecord,
     StoreInfo,
     Vector,
+    check_hex,
 )
 from pixseek.models.protocols import PackInfo
 
@@ -284,6 +285,11 @@ class OpenSearchStore:
         except NotFoundError:
             return None
         return record_from_source(found["_source"]) if found.get("found") else None
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        check_hex(prefix)
+        body = {"query": {"prefix": {"id": prefix}}, "size": limit, "_source": False}
+        return [hit["_id"] for hit in self._client.search(index=self.alias, body=body)["hits"]["hits"]]
 
     def get_many(self, image_ids: Sequence[str]) -> list[ImageRecord]:
         unique = list(dict.fromkeys(image_ids))

@@ -111,6 +111,12 @@ class StoreInfo:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def check_hex(prefix: str) -> None:
+    """An id prefix goes into a query: only lowercase hex digits, as ids have."""
+    if not prefix or any(ch not in "0123456789abcdef" for ch in prefix):
+        raise ValueError(f"not an image id prefix: {prefix!r} (lowercase hex digits)")
+
+
 @runtime_checkable
 class Store(Protocol):
     """A vector store of images and their objects.
@@ -128,6 +134,10 @@ class Store(Protocol):
         ...
 
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]: ...
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to `limit` stored ids starting with `prefix` (lowercase hex): the short ids a CLI shows."""
+        ...
 
     def update_metadata(
         self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from pixseek.api import engine_calls
-from pixseek.api.deps import PageQuery, ReadyEngine, read_upload, require_multipart, run_engine
+from pixseek.api.deps import PageQuery, ReadyEngine, read_upload, require_json, require_multipart, run_engine
 from pixseek.api.errors import error_responses
 from pixseek.api.schemas import (
     MAX_QUERY_TEXT,
@@ -34,7 +34,13 @@ async def search_text(
     return [search_result(hit) for hit in hits]
 
 
-@router.post("/hybrid", response_model=list[SearchResult], summary="Text search with filters")
+@router.post(
+    "/hybrid",
+    response_model=list[SearchResult],
+    summary="Text search with filters",
+    dependencies=[Depends(require_json)],
+    responses=error_responses(415),
+)
 async def search_hybrid(engine: ReadyEngine, request: HybridSearchRequest) -> list[SearchResult]:
     """Filters (classes at a confidence, capture dates, tags) apply inside the vector query."""
     hits = await run_engine(engine_calls.search_hybrid, engine, request)
@@ -58,7 +64,13 @@ async def search_similar(
     return [search_result(hit) for hit in hits]
 
 
-@router.post("/objects", response_model=list[ObjectResult], summary="Detected objects matching a text")
+@router.post(
+    "/objects",
+    response_model=list[ObjectResult],
+    summary="Detected objects matching a text",
+    dependencies=[Depends(require_json)],
+    responses=error_responses(415),
+)
 async def search_objects(engine: ReadyEngine, request: ObjectSearchRequest) -> list[ObjectResult]:
     """Each result is an image with the matching object (`object`, its box in original pixels)."""
     hits = await run_engine(engine_calls.search_objects, engine, request)
