@@ -48,6 +48,17 @@ def index_folder(photos: Path, db: Path, *extra: str) -> None:
     assert main(["index", str(photos), "--db", str(db), "--no-progress", *extra]) == 0
 
 
+def fresh_library(
+    tmp_path: Path, capsys: pytest.CaptureFixture, samples: tuple[str, ...] = SAMPLES
+) -> tuple[Path, Path]:
+    """Sample photos under tmp_path/photos, indexed into tmp_path/db: (photos, db)."""
+    photos, db = tmp_path / "photos", tmp_path / "db"
+    copy_samples(photos, samples)
+    index_folder(photos, db)
+    capsys.readouterr()  # the index report
+    return photos, db
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Library:
     """Three sample photos (undated), the bus photo captured on 2022-06-15 18:30 (june.jpg) and a
@@ -148,11 +159,7 @@ def test_bad_numbers_and_dates_are_usage_errors(args: list[str], capsys: pytest.
 def test_delete_keeps_the_original_file_and_optimize_keeps_the_results(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    photos = tmp_path / "photos"
-    copy_samples(photos, SAMPLES)
-    db = tmp_path / "db"
-    index_folder(photos, db)
-    capsys.readouterr()
+    photos, db = fresh_library(tmp_path, capsys)
     cat = next(photos.glob("*chelsea*"))
     original = cat.read_bytes()
     cat_id = hits(capsys, db, "similar", str(cat))[0]["image_id"]
@@ -172,11 +179,7 @@ def test_delete_keeps_the_original_file_and_optimize_keeps_the_results(
 def test_reindex_switches_the_library_and_refuses_a_missing_original(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    photos = tmp_path / "photos"
-    copy_samples(photos, SAMPLES)
-    db = tmp_path / "db"
-    index_folder(photos, db)
-    capsys.readouterr()
+    photos, db = fresh_library(tmp_path, capsys)
     before = names(hits(capsys, db, "search", "a cat"))
 
     reindex = ("reindex", "--to-pack", "starter", "--db", str(db), "--no-progress")
@@ -207,9 +210,7 @@ def test_reindex_switches_the_library_and_refuses_a_missing_original(
 def test_a_store_of_another_pack_or_version_is_refused_and_kept(
     change: dict | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    photos, db = tmp_path / "photos", tmp_path / "db"
-    copy_samples(photos, ("chelsea",))
-    index_folder(photos, db)
+    _, db = fresh_library(tmp_path, capsys, ("chelsea",))
     meta = db / "lance" / "pixseek-store.json"
     original = meta.read_text()
     meta.write_text("{not json" if change is None else json.dumps({**json.loads(original), **change}))

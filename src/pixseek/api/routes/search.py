@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
@@ -20,6 +20,9 @@ from pixseek.api.schemas import (
     search_result,
 )
 
+# The JSON-body searches: 415 for another content type, before FastAPI reads the body.
+JSON_BODY: dict[str, Any] = {"dependencies": [Depends(require_json)], "responses": error_responses(415)}
+
 # 400: a body that is not even text (FastAPI cannot parse it as JSON at all).
 router = APIRouter(prefix="/search", tags=["search"], responses=error_responses(400, 401, 413, 422, 503))
 
@@ -34,13 +37,7 @@ async def search_text(
     return [search_result(hit) for hit in hits]
 
 
-@router.post(
-    "/hybrid",
-    response_model=list[SearchResult],
-    summary="Text search with filters",
-    dependencies=[Depends(require_json)],
-    responses=error_responses(415),
-)
+@router.post("/hybrid", response_model=list[SearchResult], summary="Text search with filters", **JSON_BODY)
 async def search_hybrid(engine: ReadyEngine, request: HybridSearchRequest) -> list[SearchResult]:
     """Filters (classes at a confidence, capture dates, tags) apply inside the vector query."""
     hits = await run_engine(engine_calls.search_hybrid, engine, request)
@@ -65,11 +62,7 @@ async def search_similar(
 
 
 @router.post(
-    "/objects",
-    response_model=list[ObjectResult],
-    summary="Detected objects matching a text",
-    dependencies=[Depends(require_json)],
-    responses=error_responses(415),
+    "/objects", response_model=list[ObjectResult], summary="Detected objects matching a text", **JSON_BODY
 )
 async def search_objects(engine: ReadyEngine, request: ObjectSearchRequest) -> list[ObjectResult]:
     """Each result is an image with the matching object (`object`, its box in original pixels)."""
