@@ -15,6 +15,12 @@ from pixseek.search.cache import TextEmbeddingCache
 from pixseek.search.service import SearchService
 
 
+def check_db_folder(db: Path) -> None:
+    """ValueError when the store folder's path is taken by a file."""
+    if db.exists() and not db.is_dir():
+        raise ValueError(f"{db} is a file, not a store folder")
+
+
 class Engine:
     def __init__(self, settings: Settings, pack: ModelPack, store: Store) -> None:
         self.settings = settings
@@ -39,8 +45,7 @@ class Engine:
     @classmethod
     def open(cls, settings: Settings, pack: ModelPack | None = None) -> Engine:
         """Load the models (unless given) and open the store; a pack mismatch raises here."""
-        if settings.db.exists() and not settings.db.is_dir():
-            raise ValueError(f"{settings.db} is a file, not a store folder")
+        check_db_folder(settings.db)
         settings.db.mkdir(parents=True, exist_ok=True)
         pack = pack or load_pack(settings)
         return cls(settings, pack, open_store(settings, pack.info))

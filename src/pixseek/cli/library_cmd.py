@@ -18,10 +18,10 @@ from pixseek.cli.common import (
     print_json,
     settings_from_args,
 )
-from pixseek.engine import Engine
+from pixseek.engine import Engine, check_db_folder
 from pixseek.errors import BackendUnavailable
 from pixseek.index.factory import store_missing
-from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter
+from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter, is_hex
 from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.folder import FolderReport, find_images, index_paths
 from pixseek.ingest.media import is_image_id
@@ -143,6 +143,7 @@ def _open(args: argparse.Namespace, create: bool = False) -> Engine:
     """The engine over the store `--db` names; only commands that add images (`create`) make one: a
     mistyped path is an error, not an empty library."""
     settings = settings_from_args(args)
+    check_db_folder(settings.db)
     if not create and (problem := store_missing(settings)):
         raise ValueError(problem)
     return Engine.open(settings)
@@ -226,7 +227,7 @@ MIN_ID_PREFIX = 6  # hex digits a short id needs (the tables show 12)
 
 
 def looks_like_id(text: str) -> bool:
-    return MIN_ID_PREFIX <= len(text) <= 64 and all(ch in "0123456789abcdef" for ch in text)
+    return MIN_ID_PREFIX <= len(text) <= 64 and is_hex(text)
 
 
 def full_id(engine: Engine, text: str) -> str:

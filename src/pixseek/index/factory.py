@@ -37,14 +37,12 @@ def open_store(settings: Settings, pack: PackInfo) -> Store:
 
 
 def store_missing(settings: Settings) -> str | None:
-    """Why there is no store to read where the settings point (an embedded store never written to,
-    or a path that is a file), else None. OpenSearch is asked when opened, not here."""
+    """Why there is no store to read where the settings point (an embedded store never written to),
+    else None. OpenSearch is asked when opened, not here."""
     if settings.store == "opensearch":
         return None
     from pixseek.index.lance_versions import POINTER
 
-    if settings.db.exists() and not settings.db.is_dir():
-        return f"{settings.db} is a file, not a store folder"
     if not (settings.db / POINTER).exists():
         return (
             f"no pixseek store at {settings.db}: index images first (pixseek index FOLDER --db {settings.db})"

@@ -111,9 +111,14 @@ class StoreInfo:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+def is_hex(text: str) -> bool:
+    """Only lowercase hex digits, as image ids have (and at least one)."""
+    return bool(text) and all(ch in "0123456789abcdef" for ch in text)
+
+
 def check_hex(prefix: str) -> None:
     """An id prefix goes into a query: only lowercase hex digits, as ids have."""
-    if not prefix or any(ch not in "0123456789abcdef" for ch in prefix):
+    if not is_hex(prefix):
         raise ValueError(f"not an image id prefix: {prefix!r} (lowercase hex digits)")
 
 
