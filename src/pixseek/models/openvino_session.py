@@ -41,6 +41,10 @@ def core() -> Any:
         import openvino
     except ImportError as error:
         raise RuntimeError(MISSING) from error
+    # OpenVINO's bindings set up their numpy interop on first use, and two threads doing so at once
+    # can deadlock (pybind11's call-once; seen as an ingest hanging in two `infer` calls, a few
+    # percent of fresh processes). Done here, it happens once, before any runner exists.
+    _ = openvino.Tensor(np.zeros(1, dtype=np.float32)).data
     return openvino.Core()
 
 
