@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import pytest
 from pixseek.index.protocol import (
     ImageFilter,
     ImageRecord,
+    MetadataUpdate,
     ModelMismatchError,
     ObjectFilter,
     ObjectRecord,
@@ -361,23 +363,54 @@ def test_get_many_returns_the_stored_records_among_the_ids(store: Store) -> None
     assert store.get_many([]) == []
 
 
-def test_update_metadata_changes_path_and_tags_of_the_image_and_its_objects(store: Store) -> None:
-    record, objects = image(1, [detection("cat", 0.9)], tags=["old"])
-    store.upsert([(record, objects), image(2, [detection("cat", 0.8)], tags=["old"])])
-    assert store.update_metadata(record.id, path="/moved/img1.jpg", tags=("old", "new"))
+def test_update_metadata_changes_path_and_adds_tags_to_the_images_and_their_objects(store: Store) -> None:
+    record, objects = image(1, [detection("cat", 0.9), detection("dog", 0.7)], tags=["old"])
+    other, other_objects = image(2, [detection("cat", 0.8)], tags=["old"])
+    untouched = image(3, [detection("cat", 0.8)], tags=["old"])
+    store.upsert([(record, objects), (other, other_objects), untouched])
+    missing = MetadataUpdate("f" * 64, add_tags=("x",))
+    updates = [
+        MetadataUpdate(record.id, path="/moved/img1.jpg", add_tags=("new", "old")),
+        MetadataUpdate(other.id, add_tags=("other",)),
+        MetadataUpdate(other.id, add_tags=("more", "other")),  # one id's updates apply in order
+        missing,
+    ]
+    assert store.update_metadata(updates) == {record.id, other.id}  # the missing one is ignored
     updated = store.get(record.id)
     assert updated is not None
     assert updated.path == "/moved/img1.jpg" and updated.tags == ("old", "new")
     assert updated.detections == record.detections and updated.vector is not None
     np.testing.assert_allclose(updated.vector, record.vector, atol=1e-6)  # the vectors stay
+    assert store.get(other.id).path == other.path and store.get(other.id).tags == ("old", "other", "more")
+    assert store.get(untouched[0].id).tags == ("old",)
     new_only = ImageFilter(tags=("new",))
     assert [hit.record.id for hit in store.search_images(record.vector, 5, new_only)] == [record.id]
     found = store.search_objects(objects[0].vector, 5, ObjectFilter(tags=("new",)))
-    assert [(hit.record.id, hit.record.path) for hit in found] == [(record.id, "/moved/img1.jpg")]
-    assert store.update_metadata(record.id, tags=("only",)) and store.get(record.id).tags == ("only",)
+    assert sorted((hit.record.id, hit.object_index) for hit in found) == [(record.id, 0), (record.id, 1)]
+    assert {hit.record.path for hit in found} == {"/moved/img1.jpg"}
+    tagged_more = store.search_objects(objects[0].vector, 5, ObjectFilter(tags=("more",)))
+    assert [hit.record.id for hit in tagged_more] == [other.id]
+    # Nothing new: not a change.
+    assert (
+        store.update_metadata([MetadataUpdate(record.id, path="/moved/img1.jpg", add_tags=("new",))]) == set()
+    )
+    assert store.update_metadata([MetadataUpdate(record.id, add_tags=("last",))]) == {record.id}
+    assert store.get(record.id).tags == ("old", "new", "last")
     assert store.get(record.id).path == "/moved/img1.jpg"  # left as it was
-    assert not store.update_metadata("f" * 64, tags=("x",))
-    assert store.count() == 2
+    assert store.update_metadata([missing]) == set() and store.update_metadata([]) == set()
+    assert store.count() == 3
+
+
+def test_concurrent_tag_updates_of_one_image_add_up(store: Store) -> None:
+    record, objects = image(1, [detection("cat", 0.9)], tags=["base"])
+    store.upsert([(record, objects)])
+    tags = [f"t{n}" for n in range(8)]
+    with ThreadPoolExecutor(len(tags)) as pool:
+        list(pool.map(lambda tag: store.update_metadata([MetadataUpdate(record.id, add_tags=(tag,))]), tags))
+    stored = store.get(record.id)
+    assert stored is not None and stored.tags[0] == "base" and set(stored.tags) == {"base", *tags}
+    found = store.search_objects(objects[0].vector, 5, ObjectFilter(tags=(tags[-1],)))
+    assert [hit.record.id for hit in found] == [record.id]
 
 
 def test_ids_with_prefix_finds_short_ids(store: Store) -> None:

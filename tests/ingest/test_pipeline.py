@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,9 @@ import pytest
 
 from pixseek.config import Settings
 from pixseek.engine import Engine
-from pixseek.index.protocol import ImageRecord, ObjectFilter
+from pixseek.index.protocol import ImageRecord, MetadataUpdate, ObjectFilter, Store
 from pixseek.ingest.folder import find_images, index_paths
-from pixseek.ingest.pipeline import IngestItem, content_id
+from pixseek.ingest.pipeline import IngestItem, IngestResult, content_id, ready_images
 from pixseek.models.protocols import ModelPack
 from tests.helpers import bad_image_files, copy_samples
 
@@ -129,12 +129,38 @@ def test_new_tags_for_known_images_are_added_without_analysing_them_again(
     paths = copy_samples(tmp_path / "photos", ("chelsea", "coffee"))
     index_paths(engine.ingestor, paths, ("trip",), progress=False)
     analysed = engine.ingestor.times.images
+    writes = UpdateCounter(engine.store)
+    engine.ingestor.store = writes
     again = index_paths(engine.ingestor, paths, ("cats", "trip"), progress=False)
     assert (again.indexed, again.existing, again.updated) == (0, 2, 2)
     assert engine.ingestor.times.images == analysed  # no model ran
+    assert writes.calls == [2]  # one store write for the batch, not one per image
     assert {record.tags for record in all_records(engine)} == {("trip", "cats")}
     unchanged = index_paths(engine.ingestor, paths, ("cats",), progress=False)
     assert (unchanged.existing, unchanged.updated) == (2, 0)  # nothing new: a no-op
+
+
+def test_tags_of_two_uploads_of_the_same_new_image_at_once_are_both_kept(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Both requests analyse the image (neither saw it stored); the second to write adds its tags."""
+    data = copy_samples(tmp_path / "p", ("coffee",))[0].read_bytes()
+    first = engine.ingestor.prepare([IngestItem(data, "a.png", tags=("a", "shared"))])
+    second = engine.ingestor.prepare([IngestItem(data, "b.png", tags=("b", "shared"))])
+    [stored] = engine.ingestor.commit(ready_images(first))
+    [again] = engine.ingestor.commit(ready_images(second))
+    assert (stored.status, again.status, again.updated) == ("indexed", "exists", True)
+    assert again.num_detections == stored.num_detections
+    record = engine.store.get(stored.image_id or "")
+    assert record is not None and record.tags == ("a", "shared", "b")
+    same = engine.ingestor.prepare(
+        [IngestItem(data, "c.png", tags=("b",)), IngestItem(data, "d.png", tags=("d",))]
+    )
+    assert [(r.status, r.updated) for r in same if isinstance(r, IngestResult)] == [
+        ("exists", False),
+        ("exists", True),
+    ]
+    assert engine.store.get(stored.image_id or "").tags == ("a", "shared", "b", "d")
 
 
 def test_a_moved_file_is_relinked_only_when_its_old_path_is_gone(engine: Engine, tmp_path: Path) -> None:
@@ -153,6 +179,20 @@ def test_a_moved_file_is_relinked_only_when_its_old_path_is_gone(engine: Engine,
     report = index_paths(engine.ingestor, [moved], progress=False)
     assert (report.existing, report.updated) == (1, 1)
     assert stored_path(engine, image_id) == moved.resolve()
+
+
+class UpdateCounter:
+    """A real store that records the size of each `update_metadata` call."""
+
+    def __init__(self, store: Store) -> None:
+        self.inner, self.calls = store, list[int]()
+
+    def update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        self.calls.append(len(updates))
+        return self.inner.update_metadata(updates)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def stored_path(engine: Engine, image_id: str) -> Path:

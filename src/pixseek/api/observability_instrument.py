@@ -18,6 +18,7 @@ from pixseek.index.protocol import (
     ImageFilter,
     ImageHit,
     ImageRecord,
+    MetadataUpdate,
     ObjectFilter,
     ObjectHit,
     ObjectRecord,
@@ -151,12 +152,8 @@ class InstrumentedStore:
     def existing_ids(self, image_ids: Sequence[str]) -> set[str]:
         return _timed(self._time("existing_ids"), lambda: self.inner.existing_ids(image_ids))
 
-    def update_metadata(
-        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
-    ) -> bool:
-        return _timed(
-            self._time("update_metadata"), lambda: self.inner.update_metadata(image_id, path=path, tags=tags)
-        )
+    def update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        return _timed(self._time("update_metadata"), lambda: self.inner.update_metadata(updates))
 
     def delete(self, image_id: str) -> bool:
         return _timed(self._time("delete"), lambda: self.inner.delete(image_id))

@@ -34,6 +34,7 @@ from pixseek.index.protocol import (
     ImageFilter,
     ImageHit,
     ImageRecord,
+    MetadataUpdate,
     ObjectFilter,
     ObjectHit,
     ObjectRecord,
@@ -65,6 +66,11 @@ NEWEST_CAPTURE_FIRST = [
     ColumnOrdering(column_name="ingested_at", ascending=False),
     ColumnOrdering(column_name="id"),
 ]
+
+
+def _columns(schema: pa.Schema, **columns: Sequence[object]) -> pa.Table:
+    """Some of a table's columns, typed as the table has them (for a partial merge)."""
+    return pa.table(columns, schema=pa.schema([schema.field(name) for name in columns]))
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
@@ -156,24 +162,30 @@ class LanceStore:
         for chunk in _chunks(image_ids):
             self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
 
-    def update_metadata(
-        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
-    ) -> bool:
-        image_values: dict[str, object] = {}
-        if path is not None:
-            image_values["path"] = path
-        if tags is not None:
-            image_values["tags"] = list(tags)
-        with self._write_lock:
-            if not self.existing_ids([image_id]):
-                return False
-            if not image_values:
-                return True
-            # Objects first, as in upsert: their image row, written last, shows the change whole.
-            if tags is not None:
-                self._objects.update(where=f"image_id = {sql_string(image_id)}", values={"tags": list(tags)})
-            self._images.update(where=f"id = {sql_string(image_id)}", values=image_values)
-            return True
+    def update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        by_id: dict[str, list[MetadataUpdate]] = {}
+        for update in updates:
+            by_id.setdefault(update.image_id, []).append(update)
+        with self._write_lock:  # the stored tags are read and merged under the lock of the write
+            changed = []
+            for record in self._records_of(set(by_id)):
+                path, tags = record.path, record.tags
+                for update in by_id[record.id]:  # in order
+                    path, tags = update.applied_to(path, tags)
+                if (path, tags) != (record.path, record.tags):
+                    changed.append((record.id, path, list(tags), tags != record.tags))
+            if not changed:
+                return set()
+            # One merge per table; objects first, as in upsert.
+            retagged = [(image_id, tags) for image_id, _, tags, new_tags in changed if new_tags]
+            if retagged:
+                ids, tags = zip(*retagged, strict=True)
+                objects = _columns(self._objects_schema, image_id=ids, tags=tags)
+                self._objects.merge_insert("image_id").when_matched_update_all().execute(objects)
+            ids, paths, tags, _ = zip(*changed, strict=True)
+            images = _columns(self._images_schema, id=ids, path=paths, tags=tags)
+            self._images.merge_insert("id").when_matched_update_all().execute(images)
+            return set(ids)
 
     def _repair_interrupted_writes(self) -> None:
         """Remove the objects that a crashed write left without their image row."""

@@ -37,6 +37,7 @@ from pixseek.index.protocol import (
     ImageFilter,
     ImageHit,
     ImageRecord,
+    MetadataUpdate,
     ObjectFilter,
     ObjectHit,
     ObjectRecord,
@@ -52,12 +53,17 @@ BULK_BYTES = 10 * 1024 * 1024
 BULK_RETRIES = 5  # on 429 (bulk queue full), with exponential back-off from 1 s
 IDS_PER_MGET = 1_000
 # Tags live on the image and on each nested object (for object-search filters): set both in one update.
+# Merges under the document's version: concurrent updates of one image add up (retry_on_conflict).
 SET_METADATA = """
-if (params.path != null) { ctx._source.path = params.path; }
-if (params.tags != null) {
-  ctx._source.tags = params.tags;
-  if (ctx._source.objects != null) { for (def o : ctx._source.objects) { o.tags = params.tags; } }
+boolean changed = false;
+if (params.path != null && params.path != ctx._source.path) {
+  ctx._source.path = params.path; changed = true;
 }
+List tags = ctx._source.tags == null ? new ArrayList() : new ArrayList(ctx._source.tags);
+for (def tag : params.add_tags) { if (!tags.contains(tag)) { tags.add(tag); changed = true; } }
+if (!changed) { ctx.op = 'noop'; return; }
+ctx._source.tags = tags;
+if (ctx._source.objects != null) { for (def o : ctx._source.objects) { o.tags = new ArrayList(tags); } }
 """
 # Force-merging a large index takes minutes; the client's default 10 s would abandon the call.
 OPTIMIZE_TIMEOUT_S = 3600
@@ -231,8 +237,12 @@ class OpenSearchStore:
             }
             for record, objects in latest.values()
         ]
+        for _ok, _item in self._bulk(actions, raise_on_error=True):
+            pass  # raise_on_error raises a BulkIndexError listing the failed documents
+
+    def _bulk(self, actions: list[dict[str, Any]], *, raise_on_error: bool) -> Iterator[tuple[bool, Any]]:
         if not actions:
-            return
+            return iter(())
         results: Iterator[tuple[bool, Any]] = helpers.streaming_bulk(
             self._client,
             actions,
@@ -241,11 +251,10 @@ class OpenSearchStore:
             max_retries=BULK_RETRIES,
             initial_backoff=1,
             max_backoff=30,
-            raise_on_error=True,
+            raise_on_error=raise_on_error,
             refresh=self._refresh,
         )
-        for _ok, _item in results:
-            pass  # raise_on_error raises a BulkIndexError listing the failed documents
+        return results
 
     def delete(self, image_id: str) -> bool:
         try:
@@ -254,21 +263,30 @@ class OpenSearchStore:
             return False
         return True
 
-    def update_metadata(
-        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
-    ) -> bool:
-        params = {"path": path, "tags": None if tags is None else list(tags)}
-        try:
-            self._client.update(
-                index=self.alias,
-                id=image_id,
-                body={"script": {"source": SET_METADATA, "lang": "painless", "params": params}},
-                refresh=self._refresh,
-                retry_on_conflict=3,
-            )
-        except NotFoundError:
-            return False
-        return True
+    def update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        actions = [
+            {
+                "_op_type": "update",
+                "_index": self.alias,
+                "_id": update.image_id,
+                "retry_on_conflict": 5,
+                "script": {
+                    "source": SET_METADATA,
+                    "lang": "painless",
+                    "params": {"path": update.path, "add_tags": list(update.add_tags)},
+                },
+            }
+            for update in updates  # one id's updates apply in order, as bulk runs them
+        ]
+        changed = set()
+        for ok, item in self._bulk(actions, raise_on_error=False):
+            outcome = item["update"]
+            if ok and outcome.get("result") == "updated":
+                changed.add(outcome["_id"])
+            elif not ok and outcome.get("status") != 404:  # 404: not stored, ignored
+                error = outcome.get("error")
+                raise RuntimeError(f"OpenSearch could not update image {outcome['_id']}: {error}")
+        return changed
 
     def optimize(self) -> None:
         """Make recent writes searchable and merge segments: fewer HNSW graphs to search per query."""

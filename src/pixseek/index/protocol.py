@@ -86,6 +86,20 @@ class ObjectFilter:
 
 
 @dataclass(frozen=True)
+class MetadataUpdate:
+    """A stored image's new file path (None: keep it) and tags to add to its own (and its objects')."""
+
+    image_id: str
+    path: str | None = None
+    add_tags: tuple[str, ...] = ()  # appended in order, each unless the image has it already
+
+    def applied_to(self, path: str, tags: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        """The path and tags an image with `path` and `tags` has after this update."""
+        added = tuple(dict.fromkeys(tag for tag in self.add_tags if tag not in tags))
+        return (path if self.path is None else self.path), (*tags, *added)
+
+
+@dataclass(frozen=True)
 class ImageHit:
     record: ImageRecord
     score: float  # cosine similarity
@@ -144,11 +158,10 @@ class Store(Protocol):
         """Up to `limit` stored ids starting with `prefix` (lowercase hex): the short ids a CLI shows."""
         ...
 
-    def update_metadata(
-        self, image_id: str, *, path: str | None = None, tags: Sequence[str] | None = None
-    ) -> bool:
-        """Replace what is given of an image's file path and tags (its objects' tags too), keeping its
-        detections and vectors; False when the image is not stored."""
+    def update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        """Apply the updates, merging tags into what is stored at the time of the write (concurrent
+        updates add up; one id's updates apply in order), in one write per table; keeps detections
+        and vectors. Returns the ids whose path or tags changed; ids not stored are ignored."""
         ...
 
     def delete(self, image_id: str) -> bool: ...

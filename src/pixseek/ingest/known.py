@@ -3,24 +3,18 @@ file that moved is found at its new path. The same bytes with nothing new stay a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from pixseek.index.protocol import ImageRecord
-
-
-@dataclass(frozen=True)
-class MetadataChange:
-    path: str | None = None  # the file's new place: its stored path is gone
-    tags: tuple[str, ...] | None = None  # the stored tags plus the new ones, in that order
+from pixseek.index.protocol import ImageRecord, MetadataUpdate
 
 
 def metadata_change(
     stored: ImageRecord, tags: tuple[str, ...], source_path: Path | None
-) -> MetadataChange | None:
-    """`tags` (cleaned) and `source_path` of the new arrival against the stored record."""
+) -> MetadataUpdate | None:
+    """`tags` (cleaned) and `source_path` of the new arrival against the stored record. The store
+    merges the tags again when it writes: another request may have added some meanwhile."""
     added = tuple(tag for tag in tags if tag not in stored.tags)
     moved = source_path is not None and str(source_path) != stored.path and not Path(stored.path).exists()
     if not added and not moved:
         return None
-    return MetadataChange(str(source_path) if moved else None, (*stored.tags, *added) if added else None)
+    return MetadataUpdate(stored.id, str(source_path) if moved else None, added)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePath
 from typing import Literal
 
-from pixseek.index.protocol import ImageRecord, ObjectRecord, Store
+from pixseek.index.protocol import ImageRecord, MetadataUpdate, ObjectRecord, Store
 from pixseek.ingest.decode import DecodedImage, ImageDecodeError, decode_image
 from pixseek.ingest.known import metadata_change
 from pixseek.ingest.media import MediaStore
@@ -46,6 +46,13 @@ class IngestResult:
     num_detections: int = 0
     reason: str | None = None
     updated: bool = False  # an "exists" whose new tags or new path were stored
+
+
+def mark_updated(slot: PreparedImage | IngestResult, changed: set[str]) -> PreparedImage | IngestResult:
+    """An "exists" result whose image's path or tags the store changed says so."""
+    if isinstance(slot, IngestResult) and slot.image_id in changed:
+        return replace(slot, updated=True)
+    return slot
 
 
 @dataclass(frozen=True)
@@ -145,30 +152,37 @@ class Ingestor:
         known = set(stored)
         decoded = list(self._decode_pool.map(self._decode_or_error, items, ids, [known] * len(items)))
         slots: list[PreparedImage | IngestResult] = []
+        updates: list[MetadataUpdate] = []
+        updating: set[int] = set()  # the slots that sent an update
         seen: set[str] = set()
         for item, image_id, outcome in zip(items, ids, decoded, strict=True):
             name = clean_filename(item.filename)
-            if image_id in known and image_id not in seen:
-                seen.add(image_id)
-                slots.append(self._known(name, stored[image_id], item))
-            elif image_id in known or image_id in seen:
+            if image_id in known:
+                # A stored image again: no analysis; new tags or a moved file's new path are stored.
+                record = stored[image_id]
+                change = metadata_change(record, clean_tags(item.tags), item.source_path)
+                if change is not None:
+                    updates.append(change)
+                    updating.add(len(slots))
+                slots.append(IngestResult(name, "exists", image_id, len(record.detections)))
+            elif image_id in seen:
                 slots.append(IngestResult(name, "exists", image_id))
             elif isinstance(outcome, DecodedImage):
                 seen.add(image_id)
                 slots.append(PreparedImage(item, image_id, outcome))
             else:
                 slots.append(IngestResult(name, "rejected", None, reason=outcome))
+        changed = self._update_metadata(updates)
+        slots = [mark_updated(slot, changed) if n in updating else slot for n, slot in enumerate(slots)]
         self.times.read_decode += time.perf_counter() - started
         self._tell([slot for slot in slots if isinstance(slot, IngestResult)])
         return slots
 
-    def _known(self, name: str, record: ImageRecord, item: IngestItem) -> IngestResult:
-        """A stored image again: no analysis; new tags or a new path of a moved file are stored."""
-        change = metadata_change(record, clean_tags(item.tags), item.source_path)
-        if change is not None:
-            with self._commit_lock:
-                self.store.update_metadata(record.id, path=change.path, tags=change.tags)
-        return IngestResult(name, "exists", record.id, len(record.detections), updated=change is not None)
+    def _update_metadata(self, updates: Sequence[MetadataUpdate]) -> set[str]:
+        if not updates:
+            return set()
+        with self._commit_lock:
+            return self.store.update_metadata(updates)
 
     def _decode_or_error(self, item: IngestItem, image_id: str, known: set[str]) -> DecodedImage | str:
         if image_id in known:
@@ -226,6 +240,9 @@ class Ingestor:
             fresh = [(record, objects) for record, objects in batch if record.id not in stored]
             if fresh:
                 self.store.upsert(fresh)
+            # Their tags are added, as for any known image sent again.
+            added = [MetadataUpdate(r.id, add_tags=r.tags) for r, _ in batch if r.id in stored and r.tags]
+            changed = self.store.update_metadata(added) if added else set()
         finished = time.perf_counter()
         self.times.analyze += analyzed - started
         self.times.write += finished - analyzed
@@ -233,7 +250,7 @@ class Ingestor:
         # Stored meanwhile by another request: the same bytes, so the same detections.
         results = [
             IngestResult(record.filename, "exists" if record.id in stored else "indexed", record.id,
-                         len(record.detections))
+                         len(record.detections), updated=record.id in changed)
             for record, _ in batch
         ]  # fmt: skip
         self._tell(results)
