@@ -69,6 +69,8 @@ The examples assume `BASE=http://127.0.0.1:8000` and, for routes under `/images/
 `-H "X-API-Key: $PIXSEEK_API_KEY"` to the examples); without it the answer is 401. Without the
 setting the API is open.
 
+Every GET route also answers HEAD: the same status and headers, without the body.
+
 **Readiness.** Models load after start-up; until they are warm, every route that needs them answers
 503 `not_ready` with `Retry-After: 5`, and `/health` answers 503 with its usual body (`status`
 `starting`, or `failed` with the `error`) and the same header.
@@ -78,7 +80,8 @@ setting the API is open.
 `unauthorized` (401), `not_found` (404), `file_unavailable` (404, the stored file is gone),
 `method_not_allowed` (405), `payload_too_large` (413, body over `PIXSEEK_MAX_UPLOAD_BYTES`),
 `unsupported_media_type` (415), `validation_error` (422), `internal_error` (500), `not_ready` (503)
-and `busy` (503, more than `PIXSEEK_MAX_PENDING_INGESTS` uploads in progress; `Retry-After: 2`).
+and `busy` (503, more than `PIXSEEK_MAX_PENDING_INGESTS` ingest uploads, or as many image searches, in
+progress; `Retry-After: 2`).
 Limits and their settings are listed in [SECURITY.md](SECURITY.md#limits-and-their-settings).
 """
 

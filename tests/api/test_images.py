@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from starlette.applications import Starlette
+from starlette.routing import Route
 
+from pixseek.api import engine_calls
+from pixseek.api.file_response import OpenFileResponse
 from pixseek.engine import Engine
 from tests.api.conftest import assert_error
 from tests.helpers import jpeg_bytes
@@ -95,3 +99,29 @@ def test_a_stored_image_whose_file_vanished_is_404_not_500(client: TestClient, e
     assert_error(client.get(f"/images/{image_id}/file"), 404, "file_unavailable")
     assert_error(client.get(f"/images/{image_id}/thumbnail", params={"size": 64}), 404, "file_unavailable")
     assert client.get(f"/images/{image_id}").status_code == 200
+
+
+def test_a_file_deleted_while_it_is_being_answered_is_still_sent_whole(
+    client: TestClient, engine: Engine
+) -> None:
+    """The route opens the file before its answer starts; a DELETE landing in between (the race of
+    a download and a delete) no longer makes the answer a 500 or a body cut short."""
+    data = jpeg_bytes(203, (300, 200))
+    image_id = client.post("/ingest/image", files={"image": ("race.jpg", data, "image/jpeg")}).json()[
+        "image_id"
+    ]
+    opened = {"file": engine_calls.original_file(engine, image_id)}
+    thumbnails = client.app.state.thumbnails  # type: ignore[attr-defined]
+    opened["thumbnail"] = engine_calls.thumbnail_file(engine, thumbnails, image_id, 64)
+    thumbnail_bytes = client.get(f"/images/{image_id}/thumbnail", params={"size": 64}).content
+    assert client.delete(f"/images/{image_id}").status_code == 200  # the files are gone from disk now
+    answers = Starlette(
+        routes=[Route(f"/{kind}", lambda _r, kind=kind: OpenFileResponse(opened[kind], "image/jpeg", {}))
+                for kind in opened]
+    )  # fmt: skip
+    with TestClient(answers) as late:
+        for kind, expected in (("file", data), ("thumbnail", thumbnail_bytes)):
+            response = late.get(f"/{kind}")
+            assert response.status_code == 200 and response.content == expected
+            assert response.headers["content-length"] == str(len(expected))
+    assert opened["file"].closed and opened["thumbnail"].closed

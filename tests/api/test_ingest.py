@@ -127,6 +127,25 @@ def test_ingest_beyond_the_pending_limit_is_refused_with_retry_after(client: Tes
     assert retried.status_code == 200
 
 
+def test_image_searches_beyond_the_limit_are_refused_apart_from_ingests(client: TestClient) -> None:
+    """Each upload to /search/similar is decoded in memory: they hold slots of their own."""
+    slots = client.app.state.pixseek.image_search_slots  # type: ignore[attr-defined]
+    upload = {"image": ("q.jpg", jpeg_bytes(1106), "image/jpeg")}
+    taken = 0
+    while slots.try_acquire():
+        taken += 1
+    try:
+        response = client.post("/search/similar", files=upload)
+        error = assert_error(response, 503, "busy")
+        assert "image searches" in error["message"] and int(response.headers["retry-after"]) > 0
+        assert client.post("/ingest/image", files=upload).status_code == 200  # ingests are not held up
+    finally:
+        for _ in range(taken):
+            slots.release()
+    assert taken == 2
+    assert client.post("/search/similar", files=upload).status_code == 200
+
+
 def test_octet_stream_parts_are_accepted(client: TestClient) -> None:
     data = io.BytesIO(jpeg_bytes(106))
     response = client.post("/ingest/image", files={"image": ("blob", data, "application/octet-stream")})

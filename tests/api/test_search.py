@@ -88,6 +88,24 @@ def test_hybrid_filters_by_dates_tags_and_classes(
     assert [r["image_id"] for r in pets] == [stored["chelsea"]]
 
 
+def test_date_times_at_midnight_are_instants_not_whole_days(
+    client: TestClient, dated: dict[str, str]
+) -> None:
+    """The 2022 image was taken 2022-06-15 12:00 UTC."""
+
+    def found(**bounds: str) -> list[str]:
+        body = {"text_query": "noise", "tags": ["dated"], **bounds}
+        response = client.post("/search/hybrid", json=body)
+        assert response.status_code == 200, response.text
+        return [r["image_id"] for r in response.json()]
+
+    assert found(date_from="2022-06-15", date_to="2022-06-15") == [dated["2022"]]  # the whole day
+    assert found(date_from="2022-06-15", date_to="2022-06-15T00:00:00Z") == []  # up to midnight only
+    assert found(date_from="2022-06-15", date_to="2022-06-15T12:00:00+05:00") == []  # 07:00 UTC
+    assert found(date_from="2022-06-15T12:00:00+01:00", date_to="2022-06-15T12:00:00Z") == [dated["2022"]]
+    assert found(date_from="0999-01-01", date_to="2021-12-31") == [dated["2021"]]  # years below 1000
+
+
 @pytest.mark.parametrize(
     "params",
     [{"q": "cat", "k": 0}, {"q": "cat", "k": 1001}, {"q": ""}, {}, {"q": "cat", "offset": -1},

@@ -21,8 +21,10 @@ from pixseek.api.errors import install_error_handlers
 from pixseek.api.middleware import (
     API_KEY_HEADER,
     DOCS_ASSETS,
+    IMAGE_SEARCH_PATH,
     ApiKeyMiddleware,
     BodyLimitMiddleware,
+    HeadAsGetMiddleware,
     IngestSlotMiddleware,
 )
 from pixseek.api.observability import install_observability
@@ -73,8 +75,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
 
 def _add_middlewares(app: FastAPI, settings: Settings, state: ServiceState) -> None:
-    # Added innermost first: requests pass CORS, the key check, the body limit, then the ingest slots.
+    # Added innermost first: requests pass CORS, the key check, the body limit, the ingest slots, then
+    # HEAD becomes GET for the routes.
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(IngestSlotMiddleware, slots=state.ingest_slots)
+    app.add_middleware(
+        IngestSlotMiddleware, slots=state.image_search_slots, prefix=IMAGE_SEARCH_PATH, work="image searches"
+    )
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_upload_bytes)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 from pixseek.api import filters
 from pixseek.api.schemas import CacheStatus, HybridSearchRequest, ObjectSearchRequest, StoreStatus
@@ -56,8 +57,10 @@ def image_record(engine: Engine, image_id: str) -> ImageRecord:
     return record
 
 
-def original_file(engine: Engine, image_id: str) -> Path:
-    return stored_file(image_record(engine, image_id))
+def original_file(engine: Engine, image_id: str) -> BinaryIO:
+    """The original, opened: a delete after this cannot cut its answer short."""
+    record = image_record(engine, image_id)
+    return _opened(stored_file(record), image_id)
 
 
 def stored_file(record: ImageRecord) -> Path:
@@ -74,16 +77,24 @@ def stored_file(record: ImageRecord) -> Path:
     return path
 
 
-def thumbnail_file(engine: Engine, thumbnails: ThumbnailCache, image_id: str, size: int) -> Path:
+def thumbnail_file(engine: Engine, thumbnails: ThumbnailCache, image_id: str, size: int) -> BinaryIO:
+    """The thumbnail, made on first use and opened."""
     record = image_record(engine, image_id)
     try:
         if not thumbnails.path_for(image_id, size).exists():
             stored_file(record)  # made from the original: the same check as serving it
-        return thumbnails.get(record, size)
+        return _opened(thumbnails.get(record, size), image_id)
     except FileNotFoundError:
         raise StoredFileUnavailable(f"the file of image {image_id} is no longer on disk") from None
     except ImageDecodeError as exc:  # the file changed on disk since ingest: not the client's fault
         raise StoredFileUnavailable(f"the file of image {image_id} no longer decodes: {exc.reason}") from None
+
+
+def _opened(path: Path, image_id: str) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except FileNotFoundError:  # deleted since it was found (DELETE /images/{id} at the same time)
+        raise StoredFileUnavailable(f"the file of image {image_id} is no longer on disk") from None
 
 
 def delete_image(engine: Engine, thumbnails: ThumbnailCache, image_id: str) -> None:

@@ -1,4 +1,5 @@
-"""Pure ASGI middlewares that act before any route reads the body: API key, upload size, ingest slots.
+"""Pure ASGI middlewares that act before any route reads the body: API key, upload size, ingest slots,
+and HEAD requests.
 
 Pure ASGI (not BaseHTTPMiddleware) so the body keeps streaming: the size limit counts bytes as
 they arrive and stops the request at the first chunk past the limit, without buffering it.
@@ -21,6 +22,7 @@ PUBLIC_PATHS = frozenset({"/", "/health", "/metrics", "/openapi.json", "/docs", 
                           "/redoc", "/ui", DOCS_ASSETS})  # fmt: skip
 PUBLIC_PREFIXES = ("/ui/", f"{DOCS_ASSETS}/")
 INGEST_PREFIX = "/ingest/"
+IMAGE_SEARCH_PATH = "/search/similar"
 RETRY_AFTER_BUSY_S = 2
 
 
@@ -105,20 +107,25 @@ class BodyLimitMiddleware:
 
 
 class IngestSlotMiddleware:
-    """Hold an ingest slot from the first byte of an upload to its answer; none free: 503 + Retry-After.
+    """Hold a slot from the first byte of an upload to its answer; none free: 503 + Retry-After.
 
     The slot is taken before the body is read (a route's dependencies run only after FastAPI has
     parsed the whole form), so uploads beyond capacity are never buffered: their bodies are read and
     dropped chunk by chunk, which keeps the connection usable for the 503, and nothing is kept.
+    One instance guards the ingest routes, another the image search (each upload is decoded in
+    memory: the slots bound how many at once).
     """
 
-    def __init__(self, app: ASGIApp, slots: IngestSlots) -> None:
+    def __init__(
+        self, app: ASGIApp, slots: IngestSlots, prefix: str = INGEST_PREFIX, work: str = "ingests"
+    ) -> None:
         self.app = app
         self.slots = slots
+        self.prefix, self.work = prefix, work
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        is_ingest = scope["type"] == "http" and scope["method"] == "POST"
-        if not (is_ingest and scope["path"].startswith(INGEST_PREFIX)):
+        is_upload = scope["type"] == "http" and scope["method"] == "POST"
+        if not (is_upload and scope["path"].startswith(self.prefix)):
             await self.app(scope, receive, send)
             return
         if not self.slots.try_acquire():
@@ -129,12 +136,32 @@ class IngestSlotMiddleware:
         finally:
             self.slots.release()
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         more = True
         while more:  # past the body limit, BodyLimitMiddleware (outside this one) answers 413 instead
             message = await receive()
             more = message["type"] == "http.request" and bool(message.get("more_body", False))
         headers = {"Retry-After": str(RETRY_AFTER_BUSY_S)}
-        response = error_response(503, "busy", "too many ingests in progress; retry shortly", headers=headers)
+        detail = f"too many {self.work} in progress; retry shortly"
+        response = error_response(503, "busy", detail, headers=headers)
         await response(scope, receive, send)
+
+
+class HeadAsGetMiddleware:
+    """HEAD is GET without the body (RFC 9110): uptime checks and `curl -I` get the GET route's status
+    and headers (Content-Length, Content-Type, Cache-Control) instead of 405."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pixseek.index.protocol import ImageHit, ImageRecord, ObjectHit
 from pixseek.models.types import Detection
+from pixseek.search.dates import parse_date
 from pixseek.search.service import CLASS_MIN_CONFIDENCE, SortOrder
 
 MAX_K = 1000  # results per request (the plan's k), whatever the store could return
@@ -64,14 +65,15 @@ class ImageDetail(ImageSummary):
 
 
 # --- search requests ------------------------------------------------------------------------
-def _not_a_number(value: object) -> object:
-    # Pydantic would read a number as a Unix timestamp; the schema (and the docs) say a date string.
+def _date_bound(value: object) -> object:
+    # Pydantic would read a number as a Unix timestamp, and a date-time at midnight as a bare date
+    # (a whole day); read as the CLI reads them: YYYY-MM-DD is a day, anything longer a date-time.
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise ValueError("expected a date (YYYY-MM-DD) or a date-time string, not a number")
-    return value
+    return parse_date(value) if isinstance(value, str) else value
 
 
-DateBound = Annotated[date | datetime | None, BeforeValidator(_not_a_number)]
+DateBound = Annotated[date | datetime | None, BeforeValidator(_date_bound)]
 
 
 # Numbers in JSON bodies are strict: lax parsing would take `false` or "0.5" for a number, which the

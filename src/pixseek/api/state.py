@@ -51,6 +51,7 @@ class ServiceState:
         self.status: Readiness = "starting"
         self.error: str | None = None
         self.ingest_slots = IngestSlots(settings.max_pending_ingests)
+        self.image_search_slots = IngestSlots(settings.max_pending_ingests)  # uploads to /search/similar
         self._owns_engine = engine is None
         self._starter: threading.Thread | None = None
 

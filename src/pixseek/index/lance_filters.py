@@ -21,7 +21,8 @@ def sql_string_list(values: Sequence[str]) -> str:
 
 
 def sql_timestamp(moment: datetime) -> str:
-    return f"TIMESTAMP '{as_utc(moment).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
+    # isoformat, not strftime: glibc's %Y does not pad years below 1000 to four digits.
+    return f"TIMESTAMP '{as_utc(moment).replace(tzinfo=None).isoformat(sep=' ', timespec='microseconds')}'"
 
 
 def confidence_floor(min_confidence: float) -> tuple[bool, np.float32]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
 
 from pixseek.api import engine_calls
 from pixseek.api.deps import ImageId, PageQuery, ReadyEngine, Thumbnails, run_engine
 from pixseek.api.errors import error_responses
+from pixseek.api.file_response import OpenFileResponse
 from pixseek.api.schemas import DeleteResponse, ImageDetail, SearchResult, image_detail, search_result
 from pixseek.api.thumbnails import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 
@@ -29,7 +30,7 @@ _JPEG_CONTENT: dict[int | str, dict[str, Any]] = {
     200: {"content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
           "description": "A JPEG, longest side at most `size`"},
 }  # fmt: skip
-# Content-addressed: the bytes behind an id never change.
+# Content-addressed: the bytes behind an id never change (the id is their ETag).
 _IMMUTABLE = {"Cache-Control": "private, max-age=86400"}
 
 
@@ -38,24 +39,26 @@ async def get_image(engine: ReadyEngine, image_id: ImageId) -> ImageDetail:
     return image_detail(await run_engine(engine_calls.image_record, engine, image_id))
 
 
-@router.get("/{image_id}/file", response_class=FileResponse, responses=_FILE_CONTENT, summary="The original")
-async def get_image_file(engine: ReadyEngine, image_id: ImageId) -> FileResponse:
-    path = await run_engine(engine_calls.original_file, engine, image_id)
-    media_type = _TYPE_BY_EXTENSION.get(path.suffix.lower(), _UNKNOWN_TYPE)
-    return FileResponse(path, media_type=media_type, headers=_IMMUTABLE)
+@router.get(
+    "/{image_id}/file", response_class=OpenFileResponse, responses=_FILE_CONTENT, summary="The original"
+)
+async def get_image_file(engine: ReadyEngine, image_id: ImageId) -> OpenFileResponse:
+    handle = await run_engine(engine_calls.original_file, engine, image_id)
+    media_type = _TYPE_BY_EXTENSION.get(Path(handle.name).suffix.lower(), _UNKNOWN_TYPE)
+    return OpenFileResponse(handle, media_type, {**_IMMUTABLE, "ETag": f'"{image_id}"'})
 
 
 @router.get(
-    "/{image_id}/thumbnail", response_class=FileResponse, responses=_JPEG_CONTENT, summary="A thumbnail"
+    "/{image_id}/thumbnail", response_class=OpenFileResponse, responses=_JPEG_CONTENT, summary="A thumbnail"
 )
 async def get_thumbnail(
     engine: ReadyEngine,
     thumbnails: Thumbnails,
     image_id: ImageId,
     size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE, description="longest side, pixels")] = DEFAULT_SIZE,
-) -> FileResponse:
-    path = await run_engine(engine_calls.thumbnail_file, engine, thumbnails, image_id, size)
-    return FileResponse(path, media_type="image/jpeg", headers=_IMMUTABLE)
+) -> OpenFileResponse:
+    handle = await run_engine(engine_calls.thumbnail_file, engine, thumbnails, image_id, size)
+    return OpenFileResponse(handle, "image/jpeg", {**_IMMUTABLE, "ETag": f'"{image_id}-{size}"'})
 
 
 @router.get("/{image_id}/similar", response_model=list[SearchResult], summary="Images like a stored one")
