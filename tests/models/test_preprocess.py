@@ -7,6 +7,7 @@ import pytest
 
 from pixseek.models.preprocess import (
     boxes_to_original,
+    center_crop_geometry,
     central_band,
     crop_with_context,
     letterbox,
@@ -78,6 +79,16 @@ def test_center_crop_fraction_crops_inside_the_resized_shorter_side() -> None:
     image = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
     # Shorter side resized to 2 / 0.5 = 4 (unchanged), then the centre 2x2: rows 1..2, columns 2..3.
     np.testing.assert_array_equal(resize_center_crop(image, 2, crop_fraction=0.5), image[1:3, 2:4])
+
+
+def test_center_crop_rounds_as_torchvision_does() -> None:
+    # torchvision: longer side int(256 * 1280 / 720) = 455 (not round: 455), offset round(199 / 2) = 100;
+    # int(256 * 1000 / 600) = 426 (round would give 427), offset round(170 / 2) = 85.
+    assert center_crop_geometry(1280, 720, 256) == (455, 256, 100, 0)
+    assert center_crop_geometry(600, 1000, 256) == (256, 426, 0, 85)
+    assert center_crop_geometry(312, 500, 280, crop_fraction=280 / 312) == (312, 500, 16, 110)
+    image = np.arange(4 * 7 * 3, dtype=np.uint8).reshape(4, 7, 3)
+    np.testing.assert_array_equal(resize_center_crop(image, 4), image[:, 2:6])  # round(1.5) = 2
 
 
 def test_center_crop_resizes_to_the_requested_square() -> None:

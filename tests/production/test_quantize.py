@@ -55,3 +55,9 @@ def test_int8_pack_is_a_new_pack_whose_vectors_match_the_fp32_ones(
     )
     assert cosine.min() > 0.99
     assert len(int8.analyzer.analyze(photos)) == 3
+    # Activations are quantized with one range per run: the int8 image encoder runs one image at a
+    # time, so a query image alone gets exactly the vector it got inside an ingest batch.
+    assert not files.embedder.image_encoder.batch_invariant and files.embedder.text_encoder.batch_invariant
+    batch = int8.image_embedder.embed_images(photos)
+    singles = np.concatenate([int8.image_embedder.embed_images([photo]) for photo in photos])
+    np.testing.assert_array_equal(batch, singles)

@@ -66,7 +66,9 @@ def quantize_pack(
             per_channel=True,
             weight_type=QuantType.QInt8,
         )
-        updated = graph.model_copy(update={"file": target.name, "sha256": file_sha256(target)})
+        updated = graph.model_copy(
+            update={"file": target.name, "sha256": file_sha256(target), "batch_invariant": False}
+        )
         if role == "detector":
             detector = detector.model_copy(update={"graph": updated})
         else:

@@ -47,6 +47,9 @@ class OnnxGraph(_Spec):
     input: str
     output: str
     sha256: str = ""
+    # False when a run's outputs depend on the other inputs of its batch (dynamic int8 quantizes the
+    # activations with one range per run): such a graph is run one input at a time.
+    batch_invariant: bool = True
 
 
 class ImageInputSpec(_Spec):

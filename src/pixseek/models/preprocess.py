@@ -100,12 +100,23 @@ def resize_center_crop(image: RGBImage, size: int, crop_fraction: float = 1.0) -
     """Square `size` crop from the centre, after resizing the shorter side to `size / crop_fraction`."""
     image = central_band(image, CENTRE_BAND_ASPECT)
     height, width = image.shape[:2]
-    shorter = size / crop_fraction
-    scale = shorter / min(height, width)
-    new_w, new_h = max(size, round(width * scale)), max(size, round(height * scale))
+    new_w, new_h, left, top = center_crop_geometry(width, height, size, crop_fraction)
     resized = resize(image, (new_w, new_h))
-    top, left = (new_h - size) // 2, (new_w - size) // 2
     return resized[top : top + size, left : left + size]
+
+
+def center_crop_geometry(
+    width: int, height: int, size: int, crop_fraction: float = 1.0
+) -> tuple[int, int, int, int]:
+    """(resized width, resized height, crop left, crop top), rounded as torchvision's Resize and
+    CenterCrop round them (open_clip's transforms, which the CLIP weights were trained with): the
+    longer side truncated, the crop offset rounded half to even."""
+    shorter = max(size, math.floor(size / crop_fraction + 1e-6))
+    if width <= height:
+        new_w, new_h = shorter, max(size, int(shorter * height / width))
+    else:
+        new_w, new_h = max(size, int(shorter * width / height)), shorter
+    return new_w, new_h, round((new_w - size) / 2), round((new_h - size) / 2)
 
 
 def central_band(image: RGBImage, max_aspect: float) -> RGBImage:
