@@ -8,7 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import assert_error
+from pixseek.api import create_app
+from pixseek.engine import Engine
+from pixseek.index import lance_store
+from pixseek.index.protocol import ImageFilter
+from tests.api.conftest import assert_error, wait_until_ready
 from tests.helpers import bad_image_files, dated_jpeg
 
 RESULT_FIELDS = {"image_id", "filename", "image_url", "score", "num_detections", "detections"}
@@ -180,3 +184,18 @@ def test_a_query_body_that_is_not_json_says_so(client: TestClient, path: str) ->
     error = assert_error(broken, 422, "validation_error")
     assert error["message"].startswith("the body is not valid JSON")
     assert_error(client.post(path, content=b'{"text_query": "cat"}'), 415, "unsupported_media_type")
+
+
+def test_a_query_the_store_cannot_run_is_a_500_that_echoes_nothing(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LanceDB says ValueError for a query it cannot run; that is the server's fault, not the client's
+    (it was a 422 quoting the SQL and the server's paths)."""
+    monkeypatch.setattr(lance_store, "image_filter_sql", lambda *_: "captured_at >>> 'broken-sql' (")
+    with TestClient(create_app(engine=engine), raise_server_exceptions=False) as client:
+        wait_until_ready(client)
+        response = client.post("/search/hybrid", json={"text_query": "a cat", "tags": ["x"]})
+    error = assert_error(response, 500, "internal_error")
+    assert "broken-sql" not in response.text and "captured_at" not in error["message"]
+    with pytest.raises(RuntimeError, match="LanceDB could not run a query"):
+        engine.store.search_images(engine.search.embed_text("a cat"), 5, ImageFilter(tags=("x",)))

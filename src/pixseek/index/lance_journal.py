@@ -1,4 +1,5 @@
-"""A journal of the image ids whose rows are being written, so that opening the store repairs a crash.
+"""A journal of the image ids whose rows are being written, so that opening the store repairs a crash;
+and the lock that serializes read-merge-write updates across processes.
 
 Each write holds an exclusive `flock` on its own journal file while it runs. A file whose lock can be taken
 belongs to a writer that died (or failed) mid-write; one still locked belongs to a live writer, perhaps in
@@ -50,3 +51,14 @@ class WriteJournal:
                     continue  # a live writer
                 yield json.load(f)
                 entry.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def held_lock(path: Path) -> Iterator[None]:
+    """An exclusive `flock` on `path` for the block, across processes (released if the holder dies)."""
+    with path.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from lancedb.query import ColumnOrdering
 
 from pixseek.index.lance_ann import IndexPolicy, ScalarIndexes, unindexed_rows
 from pixseek.index.lance_filters import image_filter_sql, object_filter_sql, sql_string, sql_string_list
-from pixseek.index.lance_journal import WriteJournal
+from pixseek.index.lance_journal import WriteJournal, held_lock
 from pixseek.index.lance_meta import StoreMeta, read_meta, write_meta
 from pixseek.index.lance_query import nearest
 from pixseek.index.lance_resident import ResidentIndex
@@ -44,6 +45,7 @@ from pixseek.index.protocol import (
 )
 from pixseek.models.protocols import PackInfo
 
+METADATA_LOCK = "metadata.lock"
 # Another process (a CLI ingest beside the API server) may write; look for its commits this often.
 READ_CONSISTENCY = timedelta(seconds=1)
 # LanceDB's metadata cache (manifests, fragment and file metadata) keeps entries for every table
@@ -71,6 +73,17 @@ NEWEST_CAPTURE_FIRST = [
 def _columns(schema: pa.Schema, **columns: Sequence[object]) -> pa.Table:
     """Some of a table's columns, typed as the table has them (for a partial merge)."""
     return pa.table(columns, schema=pa.schema([schema.field(name) for name in columns]))
+
+
+@contextmanager
+def _query_errors() -> Iterator[None]:
+    """LanceDB reports a query it cannot run as ValueError, which callers take for bad input (the API
+    answers 422 and echoes it: SQL, paths). Our filters are built and checked before they get here,
+    so such an error is the store's: a RuntimeError (a logged 500 that echoes nothing)."""
+    try:
+        yield
+    except ValueError as exc:
+        raise RuntimeError(f"LanceDB could not run a query: {exc}") from exc
 
 
 def _chunks(ids: Sequence[str]) -> list[Sequence[str]]:
@@ -166,7 +179,10 @@ class LanceStore:
         by_id: dict[str, list[MetadataUpdate]] = {}
         for update in updates:
             by_id.setdefault(update.image_id, []).append(update)
-        with self._write_lock:  # the stored tags are read and merged under the lock of the write
+        # Read, merge and write under a lock that other processes (API workers, a CLI index) take
+        # too, reading the latest commit rather than one up to READ_CONSISTENCY old.
+        with self._write_lock, held_lock(self._path / METADATA_LOCK):
+            self._images.checkout_latest()
             changed = []
             for record in self._records_of(set(by_id)):
                 path, tags = record.path, record.tags
@@ -245,10 +261,11 @@ class LanceStore:
         if k <= 0:
             return []
         rows = None
-        if self._resident is not None:
-            rows = self._resident.nearest(self._images, vector, k, RECORD_COLUMNS, flt)
-        if rows is None:
-            rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
+        with _query_errors():
+            if self._resident is not None:
+                rows = self._resident.nearest(self._images, vector, k, RECORD_COLUMNS, flt)
+            if rows is None:
+                rows = nearest(self._images, vector, k, where, RECORD_COLUMNS)
         records = records_from_arrow(rows)
         distances = rows["_distance"].to_pylist()
         return [ImageHit(record, 1.0 - d) for record, d in zip(records, distances, strict=True)]
@@ -257,7 +274,8 @@ class LanceStore:
         where = object_filter_sql(flt, self._classes)
         if k <= 0:
             return []
-        rows = nearest(self._objects, vector, k, where, ("image_id", "idx")).to_pylist()
+        with _query_errors():
+            rows = nearest(self._objects, vector, k, where, ("image_id", "idx")).to_pylist()
         records = {r.id: r for r in self._records_of({row["image_id"] for row in rows})}
         hits = []
         for row in rows:
@@ -275,7 +293,8 @@ class LanceStore:
         query = self._images.search().select(list(RECORD_COLUMNS)).order_by(NEWEST_CAPTURE_FIRST)
         if where is not None:
             query = query.where(where)
-        return records_from_arrow(query.offset(offset).limit(k).to_arrow())
+        with _query_errors():
+            return records_from_arrow(query.offset(offset).limit(k).to_arrow())
 
     def _records_of(self, image_ids: set[str]) -> list[ImageRecord]:
         records = []
