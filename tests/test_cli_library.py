@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from pixseek.cli.main import main
+from pixseek.index import lance_store
 from tests.helpers import copy_samples, dated_jpeg
 
 SAMPLES = ("chelsea", "coffee", "bus")
@@ -220,3 +221,19 @@ def test_a_store_of_another_pack_or_version_is_refused_and_kept(
     assert code == 2 and message in err and "Traceback" not in err
     meta.write_text(original)
     assert len(hits(capsys, db, "search", "a cat")) == 1  # nothing was lost
+
+
+def test_a_store_that_cannot_be_written_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photos, db = fresh_library(tmp_path, capsys, ("coffee",))
+    copy_samples(photos, ("chelsea",))
+
+    def read_only(path: Path) -> None:  # what a read-only mount or a full disk answers to a write
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr(lance_store, "held_lock", read_only)
+    code, _out, err = run(capsys, "index", str(photos), "--db", str(db), "--no-progress")
+    assert code == 2 and err.startswith("pixseek: error: Read-only file system: ") and "Traceback" not in err
+    monkeypatch.undo()
+    assert len(hits(capsys, db, "search", "a cup")) == 1  # what was stored is still there, and readable

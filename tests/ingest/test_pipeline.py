@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,35 @@ def stored_path(engine: Engine, image_id: str) -> Path:
     record = engine.store.get(image_id)
     assert record is not None
     return Path(record.path)
+
+
+def test_files_that_are_not_regular_or_have_non_utf8_names_are_rejected_the_rest_indexed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    copy_samples(photos, ("chelsea", "coffee"))
+    os.mkfifo(photos / "pipe.jpg")  # reading it would block for ever
+    (photos / "zero.jpg").symlink_to("/dev/zero")  # reading it would never end
+    (photos / os.fsdecode(b"caf\xe9.png")).write_bytes(b"never read")
+    report = index_paths(engine.ingestor, find_images(photos), progress=False)
+    reasons = {Path(path).name: reason for path, reason in report.rejected}
+    assert report.indexed == 2 and engine.store.count() == 2
+    assert reasons["pipe.jpg"] == reasons["zero.jpg"] == "not a regular file"
+    assert "not valid UTF-8" in reasons[os.fsdecode(b"caf\xe9.png")]
+
+
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked = tmp_path / "photos" / "locked"
+    locked.mkdir(parents=True)
+    (coffee,) = copy_samples(tmp_path / "photos", ("coffee",))
+    listing = os.scandir
+
+    def scandir(path: Any) -> Any:  # what a folder without read permission does (root ignores modes)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    unlisted: list[tuple[str, str]] = []
+    assert find_images(tmp_path / "photos", unlisted) == [coffee]
+    assert unlisted == [(str(locked), "cannot list folder: Permission denied")]

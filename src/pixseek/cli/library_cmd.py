@@ -87,6 +87,10 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         return fail(str(exc), code=3)
     except (ValueError, FileNotFoundError, ImageDecodeError) as exc:
         return fail(str(exc))
+    except OSError as exc:  # permissions, a read-only or full disk
+        return fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+    except RuntimeError as exc:  # LanceDB's own I/O errors (a damaged table, no space left)
+        return fail(f"the store failed: {exc}")
 
 
 def _csv(value: str) -> tuple[str, ...]:
@@ -150,7 +154,8 @@ def _open(args: argparse.Namespace, create: bool = False) -> Engine:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    paths = find_images(args.folder)
+    unlisted: list[tuple[str, str]] = []
+    paths = find_images(args.folder, unlisted)
     settings = settings_from_args(args)
     if not settings.onnx_threads:
         # The ingest shards already keep every core busy: one thread per model call wastes less on
@@ -160,6 +165,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     try:
         batch = args.batch_size or engine.settings.batch_size
         report = index_paths(engine.ingestor, paths, args.tags, batch, progress=not args.no_progress)
+        report.rejected[:0] = unlisted
         # Past the threshold, new rows are flat-scanned beside LanceDB's index and the resident
         # snapshot no longer matches the table: `optimize` folds them in (minutes at 1M images).
         info = engine.store.info() if report.indexed else None

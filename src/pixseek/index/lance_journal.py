@@ -37,6 +37,9 @@ class WriteJournal:
             yield
             entry.unlink()
 
+    def has_entries(self) -> bool:
+        return any(self._folder.glob("*.json"))
+
     def abandoned(self) -> Iterator[list[str]]:
         """Ids of each entry whose writer is gone; the entry is removed once the caller resumes."""
         for entry in sorted(self._folder.glob("*.json")):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +46,9 @@ from pixseek.index.protocol import (
 )
 from pixseek.models.protocols import PackInfo
 
-METADATA_LOCK = "metadata.lock"
+log = logging.getLogger(__name__)
+# Read-modify-write steps (which ids are stored, then write) hold this flock across processes.
+WRITE_LOCK = "write.lock"
 # Another process (a CLI ingest beside the API server) may write; look for its commits this often.
 READ_CONSISTENCY = timedelta(seconds=1)
 # LanceDB's metadata cache (manifests, fragment and file metadata) keeps entries for every table
@@ -145,7 +148,7 @@ class LanceStore:
             [row for rec, objs in latest.values() for row in object_rows(rec, objs, self._pack.dim)],
             schema=self._objects_schema,
         )
-        with self._write_lock, self._journal.writing(list(latest)):
+        with self._writing(), self._journal.writing(list(latest)):
             self._delete_images(sorted(self.existing_ids(list(latest))))
             if object_table.num_rows:
                 self._objects.add(object_table)
@@ -161,7 +164,7 @@ class LanceStore:
             self._maintain_indexes(refresh=False)
 
     def delete(self, image_id: str) -> bool:
-        with self._write_lock:
+        with self._writing():
             if not self.existing_ids([image_id]):
                 return False
             with self._journal.writing([image_id]):
@@ -181,8 +184,7 @@ class LanceStore:
             by_id.setdefault(update.image_id, []).append(update)
         # Read, merge and write under a lock that other processes (API workers, a CLI index) take
         # too, reading the latest commit rather than one up to READ_CONSISTENCY old.
-        with self._write_lock, held_lock(self._path / METADATA_LOCK):
-            self._images.checkout_latest()
+        with self._writing():
             changed = []
             for record in self._records_of(set(by_id)):
                 path, tags = record.path, record.tags
@@ -203,13 +205,31 @@ class LanceStore:
             self._images.merge_insert("id").when_matched_update_all().execute(images)
             return set(ids)
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """This process's threads and other processes (API workers, a CLI index beside the server)
+        one at a time, each reading the latest commit: a read up to READ_CONSISTENCY old let two
+        processes both store one new image (duplicate rows) and lose each other's tags."""
+        with self._write_lock, held_lock(self._path / WRITE_LOCK):
+            self._images.checkout_latest()
+            self._objects.checkout_latest()
+            yield
+
     def _repair_interrupted_writes(self) -> None:
-        """Remove the objects that a crashed write left without their image row."""
-        with self._write_lock:
-            for image_ids in self._journal.abandoned():
-                orphaned = set(image_ids) - self.existing_ids(image_ids)
-                for chunk in _chunks(sorted(orphaned)):
-                    self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
+        """Remove the objects that a crashed write left without their image row. Where the store
+        cannot be written (a read-only copy, a full disk) the repair waits for a writable open: the
+        orphans are never returned by searches meanwhile (they lack their image row)."""
+        if not self._journal.has_entries():
+            return
+        try:
+            with self._writing():
+                for image_ids in self._journal.abandoned():
+                    orphaned = set(image_ids) - self.existing_ids(image_ids)
+                    for chunk in _chunks(sorted(orphaned)):
+                        self._objects.delete(f"image_id IN ({sql_string_list(chunk)})")
+        except (OSError, RuntimeError) as exc:
+            log.warning("could not repair an interrupted write in %s (will retry on the next open): %s",
+                        self._path, exc)  # fmt: skip
 
     def optimize(self) -> None:
         with self._write_lock:

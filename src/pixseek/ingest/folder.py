@@ -7,6 +7,7 @@ skips every image a killed run already stored.
 from __future__ import annotations
 
 import os
+import stat
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,15 +44,21 @@ class FolderReport:
             self.rejected.append((str(path), result.reason or "rejected"))
 
 
-def find_images(root: Path) -> list[Path]:
-    """Image files under `root` (recursively, by extension), in a stable order."""
+def find_images(root: Path, unreadable: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Image files under `root` (recursively, by extension), in a stable order. Folders that cannot
+    be listed are appended to `unreadable` as (path, reason)."""
     if root.is_file():
         return [root]
     if not root.is_dir():
         raise FileNotFoundError(f"no such folder: {root}")
+
+    def skipped(error: OSError) -> None:
+        if unreadable is not None:
+            unreadable.append((str(error.filename), f"cannot list folder: {error.strerror or error}"))
+
     found = [
         Path(folder) / name
-        for folder, _dirs, names in os.walk(root)
+        for folder, _dirs, names in os.walk(root, onerror=skipped)
         for name in names
         if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".")
     ]
@@ -71,12 +78,29 @@ def prepare_paths(
     unreadable: dict[int, IngestResult] = {}
     for position, path in enumerate(paths):
         try:
-            items.append(IngestItem(path.read_bytes(), path.name, path.resolve(), tuple(tags)))
+            items.append(IngestItem(read_image_file(path), path.name, path.resolve(), tuple(tags)))
         except OSError as exc:
             reason = f"cannot read file: {exc.strerror or exc}"
             unreadable[position] = IngestResult(path.name, "rejected", reason=reason)
+        except ValueError as exc:
+            unreadable[position] = IngestResult(path.name, "rejected", reason=str(exc))
     slots = iter(ingestor.prepare(items))
     return [unreadable.get(position) or next(slots) for position in range(len(paths))]
+
+
+def read_image_file(path: Path) -> bytes:
+    """The bytes of a regular file whose name the store can keep; ValueError says what else it is.
+
+    A FIFO or a link to a device named *.jpg would block or never end; a name that is not UTF-8 (bytes
+    that Python keeps as surrogates) cannot be stored and failed the whole batch's write.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("file name is not valid UTF-8: rename the file") from None
+    if not stat.S_ISREG(path.stat().st_mode):  # follows links
+        raise ValueError("not a regular file")
+    return path.read_bytes()
 
 
 def index_paths(
