@@ -13,7 +13,7 @@ import pytest
 from pixseek.config import Settings
 from pixseek.engine import Engine
 from pixseek.index.protocol import ImageRecord, MetadataUpdate, ObjectFilter, Store
-from pixseek.ingest.folder import find_images, index_paths
+from pixseek.ingest.folder import MAX_FILE_BYTES, find_images, index_paths
 from pixseek.ingest.pipeline import IngestItem, IngestResult, content_id, ready_images
 from pixseek.models.protocols import ModelPack
 from tests.helpers import bad_image_files, copy_samples
@@ -210,11 +210,14 @@ def test_files_that_are_not_regular_or_have_non_utf8_names_are_rejected_the_rest
     os.mkfifo(photos / "pipe.jpg")  # reading it would block for ever
     (photos / "zero.jpg").symlink_to("/dev/zero")  # reading it would never end
     (photos / os.fsdecode(b"caf\xe9.png")).write_bytes(b"never read")
+    with (photos / "huge.jpg").open("wb") as huge:  # sparse: no disk used, never read
+        huge.truncate(MAX_FILE_BYTES + 1)
     report = index_paths(engine.ingestor, find_images(photos), progress=False)
     reasons = {Path(path).name: reason for path, reason in report.rejected}
     assert report.indexed == 2 and engine.store.count() == 2
     assert reasons["pipe.jpg"] == reasons["zero.jpg"] == "not a regular file"
     assert "not valid UTF-8" in reasons[os.fsdecode(b"caf\xe9.png")]
+    assert reasons["huge.jpg"].startswith("file too large")
 
 
 def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -88,6 +88,11 @@ def prepare_paths(
     return [unreadable.get(position) or next(slots) for position in range(len(paths))]
 
 
+# Files are read whole before their header is checked against the pixel limit: bigger ones (a disk
+# image or a video named *.jpg) are refused unread. Real photos, even 100 MP TIFFs, stay far below.
+MAX_FILE_BYTES = 1 << 30
+
+
 def read_image_file(path: Path) -> bytes:
     """The bytes of a regular file whose name the store can keep; ValueError says what else it is.
 
@@ -98,8 +103,11 @@ def read_image_file(path: Path) -> bytes:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
         raise ValueError("file name is not valid UTF-8: rename the file") from None
-    if not stat.S_ISREG(path.stat().st_mode):  # follows links
+    info = path.stat()  # follows links
+    if not stat.S_ISREG(info.st_mode):
         raise ValueError("not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"file too large: {info.st_size} bytes (at most {MAX_FILE_BYTES})")
     return path.read_bytes()
 
 
