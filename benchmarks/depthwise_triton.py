@@ -11,6 +11,10 @@ for each of the k² taps it loads a run of channels (coalesced in NHWC) and mult
 tap's per-channel weights, in fp32. Registered as a torch custom op so that `torch.compile` keeps it
 as one call.
 
+Measured on the H200 (session 7, docs/BENCHMARKS.md): 29.0 ms for its 48 convolutions against
+cuDNN's 22.9 ms for the same layers with their layout transforms, so the tower got slower. It reloads
+every tap's inputs through L1/L2; beating cuDNN needs an input tile staged once in shared memory.
+
 Check it without a GPU: `TRITON_INTERPRET=1 python benchmarks/depthwise_triton.py` runs the kernel
 in Triton's interpreter on the CPU and compares it with `nn.Conv2d`.
 """

@@ -193,7 +193,7 @@ def tower_variant(name: str, visual: torch.nn.Module) -> tuple[torch.nn.Module, 
     applied left to right. fold: conv + batch norm folded; shifted: stride-1 depthwise 7x7 as shifted
     sums; triton: the 7x7 depthwise-like convolutions (stride 1, and the stride-2 downsampling ones
     with two outputs per channel) by the Triton kernel; triton3: the 3x3 ones too; autotune:
-    AUTOTUNE_OPTIONS."""
+    AUTOTUNE_OPTIONS; freeze: Inductor's `freezing` (weights folded as constants)."""
     options: dict[str, Any] = {}
     for step in name.split("+"):
         if step == "fold":
@@ -207,6 +207,8 @@ def tower_variant(name: str, visual: torch.nn.Module) -> tuple[torch.nn.Module, 
             visual = with_depthwise(visual, TritonDepthwise, select)
         elif step == "autotune":
             options.update(AUTOTUNE_OPTIONS)
+        elif step == "freeze":  # weights as constants: Inductor folds batch norms, pre-lays-out weights
+            options["freezing"] = True
         else:
             raise SystemExit(f"unknown tower variant step {step!r} in {name!r}")
     return visual, options
@@ -388,7 +390,8 @@ def main() -> None:
         help="comma-separated image-tower variants also run compiled + prefetched, each a '+'-joined "
         "list of steps: fold (conv + batch norm folded), shifted (depthwise 7x7 as shifted sums), "
         "triton (depthwise 7x7 by benchmarks/depthwise_triton.py), triton3 (3x3 too), autotune "
-        "(Inductor max-autotune with 1x1 convolutions as matrix products); e.g. triton,fold+triton",
+        "(Inductor max-autotune with 1x1 convolutions as matrix products), freeze (Inductor freezing); "
+        "e.g. triton,fold+triton",
     )
     parser.add_argument("--shifted-depthwise", action="store_true", help="same as --variants shifted")
     parser.add_argument(
@@ -446,11 +449,15 @@ def main() -> None:
         tower_input = tower_input.half().contiguous(memory_format=torch.channels_last)
         figures["compiled_tower_top_kernels_at_batch_64"] = top_kernels(compiled, tower_input)
         save()
-        for name in variants:
+
+        def run_variant(name: str) -> None:
+            # Each variant recompiles the same forward code; past Dynamo's recompile limit it would
+            # silently run eager, so the compiled baseline's cache is cleared first.
+            torch._dynamo.reset()
             visual, options = tower_variant(name, clip.visual)
             towers = Towers(clip, yolo, True, clip_layout, visual=visual, tower_options=options)
             with torch.inference_mode():
-                reference = F.normalize(compiled.embed(tower_input).float(), dim=-1)
+                reference = F.normalize(eager.embed(tower_input).float(), dim=-1)
                 found = F.normalize(towers.embed(tower_input).float(), dim=-1)
             figures[f"{name}_vs_conv_cosine_min"] = round(float((reference * found).sum(-1).min()), 6)
             figures[f"compiled_{name}_prefetch"] = time_batches(
@@ -461,6 +468,13 @@ def main() -> None:
             )
             save()
             figures[f"compiled_{name}_tower_top_kernels_at_batch_64"] = top_kernels(towers, tower_input)
+
+        for name in variants:
+            try:
+                run_variant(name)
+            except Exception as error:  # one failing variant must not cost the others their run
+                figures[f"compiled_{name}_error"] = f"{type(error).__name__}: {error}"[:2000]
+                print(figures[f"compiled_{name}_error"], flush=True)
             save()
     print(json.dumps(figures, indent=2))
 
