@@ -69,7 +69,9 @@ The examples assume `BASE=http://127.0.0.1:8000` and, for routes under `/images/
 `-H "X-API-Key: $PIXSEEK_API_KEY"` to the examples); without it the answer is 401. Without the
 setting the API is open.
 
-Every GET route also answers HEAD: the same status and headers, without the body.
+Every GET route also answers HEAD: the same status and headers, without the body. The file and
+thumbnail routes send an ETag and answer a GET whose `If-None-Match` names it with 304 Not Modified;
+neither that nor HEAD reads the file.
 
 **Readiness.** Models load after start-up; until they are warm, every route that needs them answers
 503 `not_ready` with `Retry-After: 5`, and `/health` answers 503 with its usual body (`status`

@@ -13,6 +13,7 @@ from PIL import Image
 
 from pixseek.cli.main import main
 from pixseek.index import lance_store
+from pixseek.ingest.folder import MAX_FILE_BYTES
 from tests.helpers import copy_samples, dated_jpeg
 
 SAMPLES = ("chelsea", "coffee", "bus")
@@ -136,6 +137,16 @@ def test_similar_to_an_unknown_id_or_nonsense_fails(library: Library, capsys: py
     assert code == 1 and "no stored image" in err
     code, _, err = run(capsys, "similar", "no-such-thing", "--db", str(library.db))
     assert code == 2 and "neither an image file nor a stored image id" in err
+
+
+def test_similar_to_a_file_over_the_size_cap_fails_unread(
+    library: Library, capsys: pytest.CaptureFixture, tmp_path: Path
+) -> None:
+    huge = tmp_path / "huge.jpg"
+    with huge.open("wb") as handle:  # sparse: no disk space used
+        handle.truncate(MAX_FILE_BYTES + 1)
+    code, _, err = run(capsys, "similar", str(huge), "--db", str(library.db))
+    assert code == 2 and "file too large" in err
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,17 @@ def test_same_bytes_under_two_names_are_one_image(engine: Engine, tmp_path: Path
     assert engine.store.count() == 1
 
 
+def test_copies_of_a_new_image_in_one_batch_are_stored_once_with_all_their_tags(
+    engine: Engine, tmp_path: Path
+) -> None:
+    data = copy_samples(tmp_path / "p", ("coffee",))[0].read_bytes()
+    items = [IngestItem(data, "a.png", tags=("a",)), IngestItem(data, "b.png", tags=("b", "a"))]
+    results = engine.ingestor.ingest(items)
+    assert [r.status for r in results] == ["indexed", "exists"]
+    record = engine.store.get(results[0].image_id or "")
+    assert record is not None and record.tags == ("a", "b") and record.filename == "a.png"
+
+
 def test_bad_files_are_reported_and_skipped_and_the_store_is_unchanged(
     engine: Engine, tmp_path: Path
 ) -> None:
@@ -235,3 +246,20 @@ def test_a_folder_that_cannot_be_listed_is_reported(tmp_path: Path, monkeypatch:
     unlisted: list[tuple[str, str]] = []
     assert find_images(tmp_path / "photos", unlisted) == [coffee]
     assert unlisted == [(str(locked), "cannot list folder: Permission denied")]
+
+
+def test_images_deep_down_a_folder_tree_are_found(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for _ in range(1_100):  # deeper than Python's recursion limit
+        folder = folder / "d"
+        folder.mkdir()
+    (coffee,) = copy_samples(folder, ("coffee",))
+    (link := tmp_path / "photos" / "loop").symlink_to(tmp_path / "photos")  # not followed
+    try:
+        assert find_images(tmp_path / "photos") == [coffee] and link.is_dir()
+    finally:  # bottom up: pytest's clean-up (shutil.rmtree) would recurse too deep
+        coffee.unlink()
+        while folder != tmp_path / "photos":
+            folder.rmdir()
+            folder = folder.parent

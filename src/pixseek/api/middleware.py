@@ -13,6 +13,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixseek.api.errors import ApiError, error_response
+from pixseek.api.file_response import HEAD_REQUEST
 from pixseek.api.state import IngestSlots
 
 API_KEY_HEADER = "X-API-Key"
@@ -164,4 +165,4 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, headers_only)
+        await self.app({**scope, "method": "GET", HEAD_REQUEST: True}, receive, headers_only)

@@ -23,7 +23,7 @@ from pixseek.errors import BackendUnavailable
 from pixseek.index.factory import store_missing
 from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter, is_hex
 from pixseek.ingest.decode import ImageDecodeError
-from pixseek.ingest.folder import FolderReport, find_images, index_paths
+from pixseek.ingest.folder import FolderReport, find_images, index_paths, read_image_file
 from pixseek.ingest.media import is_image_id
 from pixseek.samples import sample_images
 from pixseek.search.dates import date_range, parse_date
@@ -214,8 +214,12 @@ def _emit_image_hits(hits: list[ImageHit], as_json: bool) -> None:
 def cmd_similar(args: argparse.Namespace) -> int:
     engine = _open(args)
     try:
-        if Path(args.image).is_file():
-            hits = engine.search.image(Path(args.image).read_bytes(), _page(args), _image_filter(args))
+        if Path(args.image).exists():  # read as `index` reads a folder's files (no FIFOs, size-capped)
+            try:
+                data = read_image_file(Path(args.image))
+            except ValueError as exc:
+                return fail(f"{args.image}: {exc}")
+            hits = engine.search.image(data, _page(args), _image_filter(args))
         elif looks_like_id(args.image):
             image_id = full_id(engine, args.image)
             hits = engine.search.similar(image_id, _page(args), _image_filter(args))

@@ -52,17 +52,29 @@ def find_images(root: Path, unreadable: list[tuple[str, str]] | None = None) -> 
     if not root.is_dir():
         raise FileNotFoundError(f"no such folder: {root}")
 
-    def skipped(error: OSError) -> None:
-        if unreadable is not None:
-            unreadable.append((str(error.filename), f"cannot list folder: {error.strerror or error}"))
-
-    found = [
-        Path(folder) / name
-        for folder, _dirs, names in os.walk(root, onerror=skipped)
-        for name in names
-        if Path(name).suffix.lower() in IMAGE_EXTENSIONS and not name.startswith(".")
-    ]
+    found: list[Path] = []
+    folders = [str(root)]  # a stack, not recursion: Python 3.11's os.walk fails 1,000 levels down
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                listed = list(entries)
+        except OSError as error:
+            if unreadable is not None:
+                unreadable.append((str(error.filename), f"cannot list folder: {error.strerror or error}"))
+            continue
+        for entry in listed:
+            if _is_folder(entry):  # links to folders are not followed (no cycles)
+                folders.append(entry.path)
+            elif Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS and not entry.name.startswith("."):
+                found.append(Path(entry.path))
     return sorted(found)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
 
 
 def batched(paths: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:

@@ -154,7 +154,7 @@ class Ingestor:
         slots: list[PreparedImage | IngestResult] = []
         updates: list[MetadataUpdate] = []
         updating: set[int] = set()  # the slots that sent an update
-        seen: set[str] = set()
+        first_copies: dict[str, int] = {}  # id -> slot of its first copy in this batch
         for item, image_id, outcome in zip(items, ids, decoded, strict=True):
             name = clean_filename(item.filename)
             if image_id in known:
@@ -165,10 +165,15 @@ class Ingestor:
                     updates.append(change)
                     updating.add(len(slots))
                 slots.append(IngestResult(name, "exists", image_id, len(record.detections)))
-            elif image_id in seen:
+            elif image_id in first_copies:
+                # A repeat within the batch: stored once, with the tags of every copy.
+                first = slots[first_copies[image_id]]
+                assert isinstance(first, PreparedImage)
+                tags = (*first.item.tags, *item.tags)
+                slots[first_copies[image_id]] = replace(first, item=replace(first.item, tags=tags))
                 slots.append(IngestResult(name, "exists", image_id))
             elif isinstance(outcome, DecodedImage):
-                seen.add(image_id)
+                first_copies[image_id] = len(slots)
                 slots.append(PreparedImage(item, image_id, outcome))
             else:
                 slots.append(IngestResult(name, "rejected", None, reason=outcome))
