@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pixseek.api.errors import ApiError, domain_errors
 from pixseek.api.middleware import API_KEY_HEADER
-from pixseek.api.schemas import MAX_K, MAX_OFFSET
+from pixseek.api.schemas import MAX_K, MAX_OFFSET, SORT_HELP
 from pixseek.api.state import ServiceState
 from pixseek.api.thumbnails import ThumbnailCache
 from pixseek.engine import Engine
@@ -66,7 +66,7 @@ def page_query(
     k: Annotated[int, Query(ge=1, le=MAX_K, description="results to return")] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="results to skip")] = 0,
     min_score: Annotated[float, Query(ge=-1.0, le=1.0, description="drop results below this")] = -1.0,
-    sort: Annotated[SortOrder, Query(description="'score' or 'date' (newest capture first)")] = "score",
+    sort: Annotated[SortOrder, Query(description=SORT_HELP)] = "score",
 ) -> Page:
     with domain_errors():
         return Page(k=k, offset=offset, min_score=min_score, sort=sort)

@@ -14,6 +14,7 @@ from pixseek.search.service import CLASS_MIN_CONFIDENCE, SortOrder
 
 MAX_K = 1000  # results per request (the plan's k), whatever the store could return
 MAX_OFFSET = 9_999  # with k, bounded again by the search service's window
+SORT_HELP = "'score' (best first) or 'date' (newest capture first among the PIXSEEK_DATE_SORT_POOL best)"
 # The hard cap of the request schema; the search service refuses (422) past PIXSEEK_MAX_QUERY_CHARS.
 MAX_QUERY_TEXT = 10_000
 QUERY_TEXT_HELP = "what to look for, in words (at most PIXSEEK_MAX_QUERY_CHARS: 1,000 by default)"
@@ -86,7 +87,7 @@ class PagingFields(BaseModel):
     min_score: float = Field(
         -1.0, ge=-1.0, le=1.0, strict=True, description="drop results scoring below this"
     )
-    sort: SortOrder = Field("score", description="'score' (best first) or 'date' (newest capture first)")
+    sort: SortOrder = Field("score", description=SORT_HELP)
 
 
 class FilterFields(BaseModel):

@@ -114,7 +114,10 @@ def _add_page_options(parser: argparse.ArgumentParser) -> None:
         help="drop results scoring below this (-1..1)",
     )
     parser.add_argument(
-        "--sort", choices=("score", "date"), default="score", help="best first, or newest capture first"
+        "--sort",
+        choices=("score", "date"),
+        default="score",
+        help="best first, or newest capture first (among the PIXSEEK_DATE_SORT_POOL best matches)",
     )
 
 

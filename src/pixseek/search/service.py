@@ -33,7 +33,8 @@ class Page:
     """Which hits to return: `k` of them after `offset`, at `min_score` or more, in `sort` order.
 
     Sorting by date orders a fixed pool of the best-scoring matches (`date_pool`) by capture
-    date, newest first, so successive pages are consistent slices of one ordering.
+    date, newest first, so successive pages are consistent slices of one ordering; it ends with
+    the pool (a pool that grew with the page would reorder the pages before it).
     """
 
     k: int = 20
@@ -114,7 +115,9 @@ class SearchService:
 
     def _paged(self, search: Callable[[int], Sequence[Hit]], page: Page) -> list[Hit]:
         wanted = page.offset + page.k
-        pool = wanted if page.sort == "score" else min(max(wanted, self.date_pool), MAX_WINDOW)
+        if page.sort == "date" and page.offset >= self.date_pool:
+            return []
+        pool = wanted if page.sort == "score" else self.date_pool
         hits = [hit for hit in search(pool) if hit.score >= page.min_score]
         if page.sort == "date":
             hits.sort(key=newest_first)
@@ -124,7 +127,7 @@ class SearchService:
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
-def newest_first(hit: ImageHit | ObjectHit) -> tuple[bool, float, float]:
-    """Sort key: dated images newest first, undated ones last, ties by score."""
+def newest_first(hit: ImageHit | ObjectHit) -> tuple[bool, float, float, str]:
+    """Sort key: dated images newest first, undated ones last, ties by score, then id."""
     captured = hit.record.captured_at
-    return (captured is None, -(captured or _EPOCH).timestamp(), -hit.score)
+    return (captured is None, -(captured or _EPOCH).timestamp(), -hit.score, hit.record.id)
