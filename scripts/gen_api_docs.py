@@ -73,6 +73,10 @@ Every GET route also answers HEAD: the same status and headers, without the body
 thumbnail routes send an ETag and answer a GET whose `If-None-Match` names it with 304 Not Modified;
 neither that nor HEAD reads the file.
 
+The searches that take their options in the query string (`GET /search/text`, `POST /search/similar`,
+`GET /images/{id}/similar`) take the hybrid search's filters there too, and answer 422 for a
+parameter they do not know: a misspelt filter is refused, not silently ignored.
+
 **Readiness.** Models load after start-up; until they are warm, every route that needs them answers
 503 `not_ready` with `Retry-After: 5`, and `/health` answers 503 with its usual body (`status`
 `starting`, or `failed` with the `error`) and the same header.

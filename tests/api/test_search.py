@@ -110,6 +110,45 @@ def test_date_times_at_midnight_are_instants_not_whole_days(
     assert found(date_from="0999-01-01", date_to="2021-12-31") == [dated["2021"]]  # years below 1000
 
 
+def test_query_string_searches_take_the_hybrid_filters(
+    client: TestClient, stored: dict[str, str], dated: dict[str, str], sample_files: dict[str, Path]
+) -> None:
+    """GET /search/text, GET /images/{id}/similar and POST /search/similar filter as /search/hybrid."""
+    in_2022 = {"tags": "dated", "date_from": "2022-01-01", "date_to": "2022-12-31", "k": 10}
+    text = client.get("/search/text", params={"q": "noise", **in_2022})
+    assert [r["image_id"] for r in text.json()] == [dated["2022"]]
+    older = client.get(f"/images/{dated['2023']}/similar", params={"tags": "dated", "date_to": "2022-12-31"})
+    assert sorted(r["image_id"] for r in older.json()) == sorted([dated["2021"], dated["2022"]])
+    people = {"yolo_classes": ["person", "bus"], "classes_mode": "all", "min_confidence": 0.3, "k": 10}
+    upload = {"image": ("query.png", sample_files["bus"].read_bytes(), "image/png")}
+    found = client.post("/search/similar", files=upload, params=people).json()
+    assert found and found[0]["image_id"] == stored["bus"]
+    for result in found:
+        assert {"person", "bus"} <= {d["class_name"] for d in result["detections"] if d["confidence"] >= 0.3}
+    pets = client.get(f"/images/{stored['bus']}/similar", params=[("tags", "pet"), ("tags", "none")])
+    assert [r["image_id"] for r in pets.json()] == [stored["chelsea"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [("/search/text", {"q": "cat", "tag": "pet"}), ("/search/text", {"q": "cat", "K": 1}),
+     ("/search/text", {"q": "cat", "classes": "cat"}), ("/search/text", {"q": "cat", "date_from": "June"}),
+     ("/search/text", {"q": "cat", "yolo_classes": "unicorn"}),
+     ("/search/text", {"q": "cat", "date_from": "2024-02-01", "date_to": "2024-01-01"})],
+)  # fmt: skip
+def test_unknown_or_bad_query_parameters_are_422_not_ignored(
+    client: TestClient, path: str, params: dict[str, Any]
+) -> None:
+    error = assert_error(client.get(path, params=params), 422, "validation_error")
+    if "K" in params or "tag" in params or "classes" in params:
+        assert "unknown query parameter" in error["message"]
+
+
+def test_similar_by_id_refuses_unknown_parameters(client: TestClient, stored: dict[str, str]) -> None:
+    response = client.get(f"/images/{stored['bus']}/similar", params={"tag": "pet"})
+    assert "unknown query parameter 'tag'" in assert_error(response, 422, "validation_error")["message"]
+
+
 @pytest.mark.parametrize(
     "params",
     [{"q": "cat", "k": 0}, {"q": "cat", "k": 1001}, {"q": ""}, {}, {"q": "cat", "offset": -1},

@@ -162,6 +162,22 @@ def test_keyboard_opens_a_result_and_enter_in_a_filter_searches(page: Any) -> No
     page.click("#filters summary")
 
 
+def test_similar_searches_apply_the_filters_too(page: Any, samples: list[Path]) -> None:
+    page.fill("#query", "a cat")
+    page.press("#query", "Enter")
+    page.wait_for_selector(".card")
+    page.click("#filters summary")
+    page.fill("#tags", "no-such-tag")  # no stored image has it
+    page.locator(".card").first.click()
+    page.wait_for_selector("#context h2:has-text('Similar to')")
+    page.wait_for_selector("#message:has-text('No matching images.')")
+    page.set_input_files("#similar-file", str(samples[0]))
+    page.wait_for_selector(f"#context h2:has-text('Similar to {samples[0].name}')")
+    page.wait_for_selector("#message:has-text('No matching images.')")
+    page.fill("#tags", "")
+    page.click("#filters summary")
+
+
 def test_details_show_an_image_s_facts_and_its_objects(page: Any) -> None:
     page.fill("#query", "a bus and people in the street")
     page.press("#query", "Enter")

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Literal, ParamSpec, TypeVar
 
 from fastapi import Depends, Path, Query, Request, Security, UploadFile
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from pixseek.api.errors import ApiError, domain_errors
 from pixseek.api.middleware import API_KEY_HEADER
-from pixseek.api.schemas import MAX_K, MAX_OFFSET, SORT_HELP
+from pixseek.api.schemas import MAX_K, MAX_OFFSET, SORT_HELP, ImageFilterQuery
 from pixseek.api.state import ServiceState
 from pixseek.api.thumbnails import ThumbnailCache
 from pixseek.engine import Engine
 from pixseek.ingest.media import IMAGE_ID_PATTERN
-from pixseek.search.service import Page, SortOrder
+from pixseek.search.dates import parse_date
+from pixseek.search.service import CLASS_MIN_CONFIDENCE, Page, SortOrder
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -73,6 +76,61 @@ def page_query(
 
 
 PageQuery = Annotated[Page, Depends(page_query)]
+
+
+def image_filter_query(
+    yolo_classes: Annotated[
+        list[str] | None, Query(max_length=80, description="detected classes (repeat the parameter)")
+    ] = None,
+    min_confidence: Annotated[
+        float, Query(ge=0.0, le=1.0, description="a class counts at this confidence")
+    ] = CLASS_MIN_CONFIDENCE,
+    classes_mode: Annotated[
+        Literal["any", "all"], Query(description="any listed class, or all of them")
+    ] = "any",
+    date_from: Annotated[
+        str | None, Query(max_length=40, description="capture date from (inclusive)")
+    ] = None,
+    date_to: Annotated[
+        str | None, Query(max_length=40, description="capture date to (a bare date: whole day)")
+    ] = None,
+    tags: Annotated[
+        list[str] | None, Query(max_length=100, description="any of these tags (repeat the parameter)")
+    ] = None,
+) -> ImageFilterQuery:
+    """The hybrid search's filters, from the query string (YYYY-MM-DD or ISO date-times)."""
+    with domain_errors():
+        return ImageFilterQuery(
+            yolo_classes=yolo_classes,
+            min_confidence=min_confidence,
+            classes_mode=classes_mode,
+            date_from=parse_date(date_from) if date_from is not None else None,
+            date_to=parse_date(date_to) if date_to is not None else None,
+            tags=tags,
+        )
+
+
+FilterQuery = Annotated[ImageFilterQuery, Depends(image_filter_query)]
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    return names.union(*(_query_names(sub) for sub in dependant.dependencies))
+
+
+def reject_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not take: a misspelt filter must not be ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"unknown query parameter {unknown[0]!r}; this route takes {sorted(known)}",
+        )
 
 
 def require_multipart(request: Request) -> None:

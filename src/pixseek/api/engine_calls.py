@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pixseek.api import filters
-from pixseek.api.schemas import CacheStatus, HybridSearchRequest, ObjectSearchRequest, StoreStatus
+from pixseek.api.schemas import (
+    CacheStatus,
+    HybridSearchRequest,
+    ImageFilterQuery,
+    ObjectSearchRequest,
+    StoreStatus,
+)
 from pixseek.api.thumbnails import ThumbnailCache
 from pixseek.engine import Engine
 from pixseek.index.protocol import ImageHit, ImageRecord, ObjectHit
 from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.pipeline import IngestItem, IngestResult
-from pixseek.search.service import UnknownImageError
+from pixseek.search.service import Page, UnknownImageError
 
 
 class StoredFileUnavailable(LookupError):
@@ -43,6 +49,18 @@ def ingest_many(
 def search_hybrid(engine: Engine, request: HybridSearchRequest) -> list[ImageHit]:
     flt = filters.image_filter(request, engine.pack.info.class_names)
     return engine.search.text(request.text_query, filters.page_of(request), flt)
+
+
+def search_text(engine: Engine, text: str, page: Page, query: ImageFilterQuery) -> list[ImageHit]:
+    return engine.search.text(text, page, filters.image_filter(query, engine.pack.info.class_names))
+
+
+def search_image(engine: Engine, data: bytes, page: Page, query: ImageFilterQuery) -> list[ImageHit]:
+    return engine.search.image(data, page, filters.image_filter(query, engine.pack.info.class_names))
+
+
+def similar(engine: Engine, image_id: str, page: Page, query: ImageFilterQuery) -> list[ImageHit]:
+    return engine.search.similar(image_id, page, filters.image_filter(query, engine.pack.info.class_names))
 
 
 def search_objects(engine: Engine, request: ObjectSearchRequest) -> list[ObjectHit]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from pixseek.api.schemas import FilterFields, HybridSearchRequest, ObjectSearchRequest
+from pixseek.api.schemas import FilterFields, HybridSearchRequest, ImageFilterQuery, ObjectSearchRequest
 from pixseek.index.protocol import ImageFilter, ObjectFilter
 from pixseek.search import dates
 from pixseek.search.service import Page
@@ -15,7 +15,9 @@ def page_of(request: HybridSearchRequest | ObjectSearchRequest) -> Page:
     return Page(k=request.k, offset=request.offset, min_score=request.min_score, sort=request.sort)
 
 
-def image_filter(request: HybridSearchRequest, known_classes: Sequence[str]) -> ImageFilter:
+def image_filter(
+    request: HybridSearchRequest | ImageFilterQuery, known_classes: Sequence[str]
+) -> ImageFilter:
     date_from, date_to = date_range(request)
     return ImageFilter(
         classes=checked_classes(request.yolo_classes or (), known_classes),
@@ -45,7 +47,7 @@ def checked_classes(classes: Sequence[str], known: Sequence[str]) -> tuple[str, 
     return tuple(dict.fromkeys(classes))
 
 
-def date_range(request: FilterFields) -> tuple[datetime | None, datetime | None]:
+def date_range(request: FilterFields | ImageFilterQuery) -> tuple[datetime | None, datetime | None]:
     return dates.date_range(request.date_from, request.date_to)
 
 

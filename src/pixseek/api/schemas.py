@@ -107,6 +107,17 @@ class HybridSearchRequest(FilterFields, PagingFields):
     classes_mode: Literal["any", "all"] = Field("any", description="any listed class, or all of them")
 
 
+class ImageFilterQuery(BaseModel):
+    """The filters of the query-string image searches (text GET, similar by id or upload)."""
+
+    yolo_classes: list[str] | None = None
+    min_confidence: float = CLASS_MIN_CONFIDENCE
+    classes_mode: Literal["any", "all"] = "any"
+    date_from: DateBound = None
+    date_to: DateBound = None
+    tags: list[str] | None = None
+
+
 class ObjectSearchRequest(FilterFields, PagingFields):
     min_confidence: float = Field(
         0.0, ge=0.0, le=1.0, strict=True, description="objects at this confidence or more"

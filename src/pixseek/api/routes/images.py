@@ -5,10 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from pixseek.api import engine_calls
-from pixseek.api.deps import ImageId, PageQuery, ReadyEngine, Thumbnails, run_engine
+from pixseek.api.deps import (
+    FilterQuery,
+    ImageId,
+    PageQuery,
+    ReadyEngine,
+    Thumbnails,
+    reject_unknown_query,
+    run_engine,
+)
 from pixseek.api.errors import error_responses
 from pixseek.api.file_response import OpenFileResponse
 from pixseek.api.schemas import DeleteResponse, ImageDetail, SearchResult, image_detail, search_result
@@ -61,9 +69,17 @@ async def get_thumbnail(
     return OpenFileResponse(handle, "image/jpeg", {**_IMMUTABLE, "ETag": f'"{image_id}-{size}"'})
 
 
-@router.get("/{image_id}/similar", response_model=list[SearchResult], summary="Images like a stored one")
-async def get_similar(engine: ReadyEngine, image_id: ImageId, page: PageQuery) -> list[SearchResult]:
-    hits = await run_engine(engine.search.similar, image_id, page)
+@router.get(
+    "/{image_id}/similar",
+    response_model=list[SearchResult],
+    summary="Images like a stored one",
+    dependencies=[Depends(reject_unknown_query)],
+)
+async def get_similar(
+    engine: ReadyEngine, image_id: ImageId, page: PageQuery, filters: FilterQuery
+) -> list[SearchResult]:
+    """Never the image itself. Filters as query parameters, as `GET /search/text` takes them."""
+    hits = await run_engine(engine_calls.similar, engine, image_id, page, filters)
     return [search_result(hit) for hit in hits]
 
 

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from pixseek.api import engine_calls
-from pixseek.api.deps import PageQuery, ReadyEngine, read_upload, require_json, require_multipart, run_engine
+from pixseek.api.deps import (
+    FilterQuery,
+    PageQuery,
+    ReadyEngine,
+    read_upload,
+    reject_unknown_query,
+    require_json,
+    require_multipart,
+    run_engine,
+)
 from pixseek.api.errors import error_responses
 from pixseek.api.schemas import (
     MAX_QUERY_TEXT,
@@ -24,16 +33,24 @@ from pixseek.api.schemas import (
 JSON_BODY: dict[str, Any] = {"dependencies": [Depends(require_json)], "responses": error_responses(415)}
 
 # 400: a body that is not even text (FastAPI cannot parse it as JSON at all).
-router = APIRouter(prefix="/search", tags=["search"], responses=error_responses(400, 401, 413, 422, 503))
+# A query parameter no search takes is refused (422), not ignored as a filter that was never applied.
+router = APIRouter(
+    prefix="/search",
+    tags=["search"],
+    dependencies=[Depends(reject_unknown_query)],
+    responses=error_responses(400, 401, 413, 422, 503),
+)
 
 
 @router.get("/text", response_model=list[SearchResult], summary="Images matching a text")
 async def search_text(
     engine: ReadyEngine,
     page: PageQuery,
+    filters: FilterQuery,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_TEXT, description=QUERY_TEXT_HELP)],
 ) -> list[SearchResult]:
-    hits = await run_engine(engine.search.text, q, page)
+    """The hybrid search's filters as query parameters (`yolo_classes` and `tags` repeated)."""
+    hits = await run_engine(engine_calls.search_text, engine, q, page, filters)
     return [search_result(hit) for hit in hits]
 
 
@@ -54,10 +71,12 @@ async def search_hybrid(engine: ReadyEngine, request: HybridSearchRequest) -> li
 async def search_similar(
     engine: ReadyEngine,
     page: PageQuery,
+    filters: FilterQuery,
     image: Annotated[UploadFile, File(description="the query image (not stored)")],
 ) -> list[SearchResult]:
+    """Filters as query parameters, as `GET /search/text` takes them."""
     data = await read_upload(image)
-    hits = await run_engine(engine.search.image, data, page)
+    hits = await run_engine(engine_calls.search_image, engine, data, page, filters)
     return [search_result(hit) for hit in hits]
 
 

@@ -197,9 +197,11 @@ function toast(message, ok = false) {
 function filters() {
   const tags = $("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
   const minScore = $("min-score").value;
+  const classes = ui.chosenClasses.length ? [...ui.chosenClasses] : null;
   return {
-    yolo_classes: ui.chosenClasses.length ? [...ui.chosenClasses] : null,
-    min_confidence: Number($("min-confidence").value),
+    yolo_classes: classes,
+    // The confidence slider qualifies the chosen classes; without any, object search keeps every box.
+    ...(classes ? { min_confidence: Number($("min-confidence").value) } : {}),
     date_from: $("date-from").value || null,
     date_to: $("date-to").value || null,
     tags: tags.length ? tags : null,
@@ -208,9 +210,13 @@ function filters() {
   };
 }
 
+// The query string of the GET and upload searches: paging and the same filters as the JSON ones.
 function pageQuery(offset, k, chosen) {
-  const query = new URLSearchParams({ k, offset, sort: chosen.sort });
-  if (chosen.min_score !== undefined) query.set("min_score", chosen.min_score);
+  const query = new URLSearchParams({ k, offset });
+  for (const [name, value] of Object.entries(chosen)) {
+    if (value === null || value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) query.append(name, item);
+  }
   return query;
 }
 
