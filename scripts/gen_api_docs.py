@@ -29,6 +29,8 @@ EXAMPLES: dict[tuple[str, str], str] = {
     ("GET", "/"): 'curl -s "$BASE/"',
     ("GET", "/health"): 'curl -s "$BASE/health"',
     ("GET", "/classes"): 'curl -s "$BASE/classes"',
+    ("GET", "/tags"): 'curl -s "$BASE/tags"',
+    ("GET", "/images"): 'curl -s "$BASE/images?k=20&offset=0&tags=holiday&date_from=2024-01-01"',
     ("POST", "/ingest/image"): 'curl -s -F "image=@photo.jpg" "$BASE/ingest/image?tags=holiday,2024"',
     ("POST", "/ingest/batch"): (
         'curl -s -F "images=@a.jpg" -F "images=@b.png" "$BASE/ingest/batch?tags=holiday"'

@@ -175,7 +175,7 @@ def test_unreachable_opensearch_is_a_clear_error(
 def test_cli_filters_default_like_the_api() -> None:
     from pixseek.api.filters import image_filter, object_filter
     from pixseek.api.schemas import HybridSearchRequest, ObjectSearchRequest
-    from pixseek.cli.library_cmd import _image_filter
+    from pixseek.cli.library_cmd import image_filter_of
     from pixseek.cli.main import build_parser
 
     parser = build_parser()
@@ -184,7 +184,7 @@ def test_cli_filters_default_like_the_api() -> None:
     known = ("person", "cat")
     api_hybrid = image_filter(HybridSearchRequest(text_query="people", yolo_classes=["person"]), known)
     api_objects = object_filter(ObjectSearchRequest(text_query="people", yolo_classes=["person"]), known)
-    assert _image_filter(search).min_confidence == api_hybrid.min_confidence == 0.5
+    assert image_filter_of(search, known).min_confidence == api_hybrid.min_confidence == 0.5
     assert objects.min_confidence == api_objects.min_confidence == 0.0
 
 

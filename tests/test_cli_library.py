@@ -92,7 +92,7 @@ def test_date_from_after_date_to_is_an_error(library: Library, capsys: pytest.Ca
     code, _, err = run(
         capsys, "search", "x", "--date-from", "2022-07-01", "--date-to", "2022-06-01", "--db", str(library.db)
     )
-    assert code == 2 and "date_from is after date_to" in err
+    assert code == 2 and "--date-from is after --date-to" in err
 
 
 def test_sort_by_date_pages_through_one_ordering(library: Library, capsys: pytest.CaptureFixture) -> None:
@@ -248,3 +248,28 @@ def test_a_store_that_cannot_be_written_is_one_line_not_a_traceback(
     assert code == 2 and err.startswith("pixseek: error: Read-only file system: ") and "Traceback" not in err
     monkeypatch.undo()
     assert len(hits(capsys, db, "search", "a cup")) == 1  # what was stored is still there, and readable
+
+
+def test_list_tags_and_classes_show_what_the_library_holds(
+    library: Library, capsys: pytest.CaptureFixture
+) -> None:
+    listed = hits(capsys, library.db, "list")
+    assert names(listed)[:2] == ["july.jpg", "june.jpg"] and len(listed) == len(SAMPLES) + 2
+    assert names(hits(capsys, library.db, "list", "-k", "1", "--offset", "1")) == ["june.jpg"]
+    assert names(hits(capsys, library.db, "list", "--date-to", "2022-06-30")) == ["june.jpg"]
+    code, out, _ = run(capsys, "list", "--db", str(library.db))
+    assert code == 0 and "july.jpg" in out and "trip" in out.splitlines()[2]  # the tags column
+    assert hits(capsys, library.db, "tags") == [{"tag": "trip", "images": len(SAMPLES) + 2}]
+    classes = hits(capsys, library.db, "classes")
+    assert "person" in classes and "bus" in classes
+
+
+def test_class_names_match_whatever_their_case_and_typos_get_a_suggestion(
+    library: Library, capsys: pytest.CaptureFixture
+) -> None:
+    upper = hits(capsys, library.db, "search", "a bus", "--classes", "BUS")
+    assert upper == hits(capsys, library.db, "search", "a bus", "--classes", "bus") != []
+    code, _, err = run(capsys, "search", "a bus", "--classes", "buss", "--db", str(library.db))
+    assert code == 2 and "did you mean 'bus'" in err and "pixseek classes" in err
+    code, _, err = run(capsys, "objects", "a bus", "--classes", "cars", "--db", str(library.db))
+    assert code == 2 and "did you mean 'car'" in err

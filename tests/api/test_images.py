@@ -15,7 +15,7 @@ from pixseek.api import engine_calls
 from pixseek.api.file_response import OpenFileResponse
 from pixseek.engine import Engine
 from tests.api.conftest import assert_error
-from tests.helpers import jpeg_bytes
+from tests.helpers import dated_jpeg, jpeg_bytes
 
 UNKNOWN_ID = "0" * 64
 
@@ -125,3 +125,23 @@ def test_a_file_deleted_while_it_is_being_answered_is_still_sent_whole(
             assert response.status_code == 200 and response.content == expected
             assert response.headers["content-length"] == str(len(expected))
     assert opened["file"].closed and opened["thumbnail"].closed
+
+
+def test_browsing_lists_images_newest_first_with_filters_and_tags_counts_them(client: TestClient) -> None:
+    ids = {}
+    for seed, year in ((11, "2019"), (12, "2020")):
+        data = dated_jpeg(seed, f"{year}:01:02 03:04:05")
+        response = client.post("/ingest/image", files={"image": (f"{year}.jpg", data, "image/jpeg")},
+                               params={"tags": f"browse,browse-{year}"})  # fmt: skip
+        ids[year] = response.json()["image_id"]
+    listed = client.get("/images", params={"tags": "browse", "k": 10}).json()
+    assert [item["image_id"] for item in listed] == [ids["2020"], ids["2019"]]
+    assert listed[0]["tags"] == ["browse", "browse-2020"] and "score" not in listed[0]
+    second = client.get("/images", params={"tags": "browse", "k": 1, "offset": 1}).json()
+    assert [item["image_id"] for item in second] == [ids["2019"]]
+    early = client.get("/images", params={"tags": "browse", "date_to": "2019-12-31"}).json()
+    assert [item["image_id"] for item in early] == [ids["2019"]]
+    counts = {item["tag"]: item["images"] for item in client.get("/tags").json()["tags"]}
+    assert (counts["browse"], counts["browse-2019"], counts["browse-2020"]) == (2, 1, 1)
+    assert_error(client.get("/images", params={"tag": "browse"}), 422, "validation_error")
+    assert_error(client.get("/images", params={"k": 0}), 422, "validation_error")

@@ -318,6 +318,13 @@ def test_list_images_pages_with_offset_and_filters(filter_store: Store) -> None:
     ]
 
 
+def test_tag_counts_count_images_per_tag(filter_store: Store) -> None:
+    assert filter_store.tag_counts() == {"pets": 3, "it's home": 1, "park": 2, 'quote"d': 1}
+    filter_store.update_metadata([MetadataUpdate(image_id(4), add_tags=("park",))])
+    filter_store.delete(image_id(6))
+    assert filter_store.tag_counts() == {"pets": 2, "it's home": 1, "park": 3, 'quote"d': 1}
+
+
 # -- opening ----------------------------------------------------------------------------------------
 
 

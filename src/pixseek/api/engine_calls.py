@@ -63,6 +63,10 @@ def similar(engine: Engine, image_id: str, page: Page, query: ImageFilterQuery) 
     return engine.search.similar(image_id, page, filters.image_filter(query, engine.pack.info.class_names))
 
 
+def list_images(engine: Engine, k: int, offset: int, query: ImageFilterQuery) -> list[ImageRecord]:
+    return engine.store.list_images(k, offset, filters.image_filter(query, engine.pack.info.class_names))
+
+
 def search_objects(engine: Engine, request: ObjectSearchRequest) -> list[ObjectHit]:
     flt = filters.object_filter(request, engine.pack.info.class_names)
     return engine.search.objects(request.text_query, filters.page_of(request), flt)

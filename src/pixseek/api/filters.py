@@ -8,6 +8,7 @@ from datetime import datetime
 from pixseek.api.schemas import FilterFields, HybridSearchRequest, ImageFilterQuery, ObjectSearchRequest
 from pixseek.index.protocol import ImageFilter, ObjectFilter
 from pixseek.search import dates
+from pixseek.search.classes import checked_classes as classes_of_pack
 from pixseek.search.service import Page
 
 
@@ -41,10 +42,7 @@ def object_filter(request: ObjectSearchRequest, known_classes: Sequence[str]) ->
 
 
 def checked_classes(classes: Sequence[str], known: Sequence[str]) -> tuple[str, ...]:
-    unknown = [name for name in classes if name not in known]
-    if unknown:
-        raise ValueError(f"unknown class {unknown[0]!r}; GET /classes lists the {len(known)} known classes")
-    return tuple(dict.fromkeys(classes))
+    return classes_of_pack(classes, known, f"GET /classes lists the {len(known)} known classes")
 
 
 def date_range(request: FilterFields | ImageFilterQuery) -> tuple[datetime | None, datetime | None]:

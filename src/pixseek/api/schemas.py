@@ -190,6 +190,20 @@ class ClassesResponse(BaseModel):
     classes: list[str]
 
 
+class TagCount(BaseModel):
+    tag: str
+    images: int
+
+
+class TagsResponse(BaseModel):
+    tags: list[TagCount]
+
+
+def tags_response(counts: dict[str, int]) -> TagsResponse:
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return TagsResponse(tags=[TagCount(tag=tag, images=images) for tag, images in ordered])
+
+
 # --- from records ---------------------------------------------------------------------------
 def detection_out(detection: Detection) -> DetectionOut:
     box = detection.box
@@ -227,6 +241,10 @@ def object_result(hit: ObjectHit) -> ObjectResult:
         "object_index": hit.object_index,
         "object": detection_out(hit.detection),
     })  # fmt: skip
+
+
+def image_summary(record: ImageRecord) -> ImageSummary:
+    return ImageSummary.model_validate(_summary_fields(record))
 
 
 def image_detail(record: ImageRecord) -> ImageDetail:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from pixseek.ingest.decode import ImageDecodeError
 from pixseek.ingest.folder import FolderReport, find_images, index_paths, read_image_file
 from pixseek.ingest.media import is_image_id
 from pixseek.samples import sample_images
+from pixseek.search.classes import checked_classes
 from pixseek.search.dates import date_range, parse_date
 from pixseek.search.service import CLASS_MIN_CONFIDENCE, Page, UnknownImageError
 
@@ -34,7 +35,7 @@ DEMO_OBJECT_QUERY = "a person"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    add = _adder(subparsers)
+    add = command_adder(subparsers)
     p = add("index", cmd_index, "index the images of a folder (recursively)")
     p.add_argument("folder", type=Path)
     p.add_argument("--tags", type=_csv, default=(), help="comma-separated tags for every image")
@@ -46,18 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = add("search", cmd_search, "find images by text (with filters: hybrid search)")
     p.add_argument("text")
     _add_page_options(p)
-    _add_filter_options(p)
+    add_filter_options(p)
     p.add_argument("--all-classes", action="store_true", help="require every class, not any")
 
     p = add("similar", cmd_similar, "find images like an image file or a stored image id")
     p.add_argument("image", help="an image file or a stored image id")
     _add_page_options(p)
-    _add_filter_options(p)
+    add_filter_options(p)
 
     p = add("objects", cmd_objects, "find detected objects by text; prints their boxes")
     p.add_argument("text")
     _add_page_options(p)
-    _add_filter_options(p, min_confidence=0.0)
+    add_filter_options(p, min_confidence=0.0)
 
     add("info", cmd_info, "show the store and the model pack")
     p = add("delete", cmd_delete, "delete a stored image and its objects")
@@ -67,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def _adder(subparsers: argparse._SubParsersAction) -> Callable[..., argparse.ArgumentParser]:
+def command_adder(subparsers: argparse._SubParsersAction) -> Callable[..., argparse.ArgumentParser]:
     def add(name: str, func: Callable[[argparse.Namespace], int], help_text: str) -> argparse.ArgumentParser:
         parser = subparsers.add_parser(name, help=help_text, description=help_text)
         add_common_options(parser)
@@ -121,9 +122,7 @@ def _add_page_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_filter_options(
-    parser: argparse.ArgumentParser, min_confidence: float = CLASS_MIN_CONFIDENCE
-) -> None:
+def add_filter_options(parser: argparse.ArgumentParser, min_confidence: float = CLASS_MIN_CONFIDENCE) -> None:
     parser.add_argument("--classes", type=_csv, default=(), help="COCO classes, comma-separated")
     parser.add_argument(
         "--min-confidence", type=float_between(0.0, 1.0), default=min_confidence,
@@ -140,13 +139,25 @@ def _page(args: argparse.Namespace) -> Page:
     return Page(k=args.k, offset=args.offset, min_score=args.min_score, sort=args.sort)
 
 
-def _image_filter(args: argparse.Namespace) -> ImageFilter:
+def image_filter_of(args: argparse.Namespace, known_classes: Sequence[str]) -> ImageFilter:
     mode = "all" if getattr(args, "all_classes", False) else "any"
-    date_from, date_to = date_range(args.date_from, args.date_to)  # as the API reads them
-    return ImageFilter(args.classes, mode, args.min_confidence, date_from, date_to, args.tags)
+    date_from, date_to = _dates(args)
+    classes = _classes(args, known_classes)
+    return ImageFilter(classes, mode, args.min_confidence, date_from, date_to, args.tags)
 
 
-def _open(args: argparse.Namespace, create: bool = False) -> Engine:
+def _classes(args: argparse.Namespace, known: Sequence[str]) -> tuple[str, ...]:
+    return checked_classes(args.classes, known, "`pixseek classes` lists them")
+
+
+def _dates(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
+    try:
+        return date_range(args.date_from, args.date_to)  # as the API reads them
+    except ValueError:
+        raise ValueError("--date-from is after --date-to") from None
+
+
+def open_engine(args: argparse.Namespace, create: bool = False) -> Engine:
     """The engine over the store `--db` names; only commands that add images (`create`) make one: a
     mistyped path is an error, not an empty library."""
     settings = settings_from_args(args)
@@ -198,9 +209,9 @@ def _print_report(report: FolderReport, as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     try:
-        hits = engine.search.text(args.text, _page(args), _image_filter(args))
+        hits = engine.search.text(args.text, _page(args), image_filter_of(args, engine.pack.info.class_names))
     finally:
         engine.close()
     _emit_image_hits(hits, args.json)
@@ -215,17 +226,19 @@ def _emit_image_hits(hits: list[ImageHit], as_json: bool) -> None:
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     try:
         if Path(args.image).exists():  # read as `index` reads a folder's files (no FIFOs, size-capped)
             try:
                 data = read_image_file(Path(args.image))
             except ValueError as exc:
                 return fail(f"{args.image}: {exc}")
-            hits = engine.search.image(data, _page(args), _image_filter(args))
+            hits = engine.search.image(data, _page(args), image_filter_of(args, engine.pack.info.class_names))
         elif looks_like_id(args.image):
             image_id = full_id(engine, args.image)
-            hits = engine.search.similar(image_id, _page(args), _image_filter(args))
+            hits = engine.search.similar(
+                image_id, _page(args), image_filter_of(args, engine.pack.info.class_names)
+            )
         else:
             return fail(f"{args.image!r} is neither an image file nor a stored image id")
     except UnknownImageError:
@@ -256,10 +269,11 @@ def full_id(engine: Engine, text: str) -> str:
 
 
 def cmd_objects(args: argparse.Namespace) -> int:
-    date_from, date_to = date_range(args.date_from, args.date_to)
-    flt = ObjectFilter(args.classes, args.min_confidence, date_from, date_to, args.tags)
-    engine = _open(args)
+    date_from, date_to = _dates(args)
+    engine = open_engine(args)
     try:
+        classes = _classes(args, engine.pack.info.class_names)
+        flt = ObjectFilter(classes, args.min_confidence, date_from, date_to, args.tags)
         hits = engine.search.objects(args.text, _page(args), flt)
     finally:
         engine.close()
@@ -270,7 +284,7 @@ def cmd_objects(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     try:
         info, pack = engine.store.info(), engine.pack.info
     finally:
@@ -294,7 +308,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     if not looks_like_id(args.image_id):
         return fail(f"not an image id: {args.image_id!r} (hex digits: all 64, or at least {MIN_ID_PREFIX})")
-    engine = _open(args)
+    engine = open_engine(args)
     try:
         image_id = full_id(engine, args.image_id)
         deleted = engine.delete_image(image_id)
@@ -309,7 +323,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_optimize(args: argparse.Namespace) -> int:
-    engine = _open(args)
+    engine = open_engine(args)
     try:
         engine.store.optimize()
         info = engine.store.info()
@@ -325,7 +339,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     paths = sample_images()
     if not paths:
         return fail("no sample photos found: install scikit-image (see README set-up)")
-    engine = _open(args, create=True)
+    engine = open_engine(args, create=True)
     try:
         report = index_paths(engine.ingestor, paths, ("demo",), progress=not args.no_progress)
         searches = {q: engine.search.text(q, Page(k=3), ImageFilter(tags=("demo",))) for q in DEMO_QUERIES}

@@ -12,6 +12,7 @@ from pixseek import __version__
 # Each module exposes `register(subparsers)`; a sub-command sets `func(args) -> int` as its default.
 COMMAND_MODULES = (
     "pixseek.cli.library_cmd",  # index, search, similar, objects, info, delete, optimize, demo
+    "pixseek.cli.browse_cmd",  # list, tags, classes
     "pixseek.cli.serve_cmd",  # serve
     "pixseek.cli.models_cmd",  # models export / info
     "pixseek.cli.triton_cmd",  # triton repo / trt build

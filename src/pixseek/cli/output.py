@@ -72,6 +72,15 @@ def image_hits_table(hits: Sequence[ImageHit]) -> str:
     return table(("#", "score", "file", "captured", "objects", "id"), rows) if rows else "no results"
 
 
+def records_table(records: Sequence[ImageRecord]) -> str:
+    rows = [
+        (record.filename, captured_day(record), ", ".join(record.tags) or "-",
+         summarize_classes(record.detections), record.id[:12])
+        for record in records
+    ]  # fmt: skip
+    return table(("file", "captured", "tags", "objects", "id"), rows) if rows else "no images"
+
+
 def captured_day(record: ImageRecord) -> str:
     return "-" if record.captured_at is None else record.captured_at.date().isoformat()
 
@@ -82,5 +91,5 @@ def object_hits_table(hits: Sequence[ObjectHit]) -> str:
         box = hit.detection.box
         corners = f"({box.x1:.0f},{box.y1:.0f})-({box.x2:.0f},{box.y2:.0f})"
         rows.append((rank, f"{hit.score:.3f}", hit.record.filename, hit.detection.class_name,
-                     f"{hit.detection.confidence:.2f}", corners))  # fmt: skip
-    return table(("#", "score", "file", "class", "conf", "box"), rows) if rows else "no results"
+                     f"{hit.detection.confidence:.2f}", corners, hit.record.id[:12]))  # fmt: skip
+    return table(("#", "score", "file", "class", "conf", "box", "id"), rows) if rows else "no results"

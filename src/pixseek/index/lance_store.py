@@ -11,6 +11,7 @@ from pathlib import Path
 
 import lancedb
 import pyarrow as pa
+import pyarrow.compute as pc
 from lancedb.index import Bitmap, BTree, LabelList
 from lancedb.query import ColumnOrdering
 
@@ -315,6 +316,12 @@ class LanceStore:
             query = query.where(where)
         with _query_errors():
             return records_from_arrow(query.offset(offset).limit(k).to_arrow())
+
+    def tag_counts(self) -> dict[str, int]:
+        with _query_errors():
+            tags = self._images.search().select(["tags"]).limit(None).to_arrow().column("tags")
+        counts = pc.value_counts(pc.list_flatten(tags)).to_pylist()
+        return {item["values"]: item["counts"] for item in counts}
 
     def _records_of(self, image_ids: set[str]) -> list[ImageRecord]:
         records = []

@@ -52,6 +52,7 @@ BULK_DOCS = 200
 BULK_BYTES = 10 * 1024 * 1024
 BULK_RETRIES = 5  # on 429 (bulk queue full), with exponential back-off from 1 s
 IDS_PER_MGET = 1_000
+MAX_TAGS_LISTED = 10_000  # distinct tags `tag_counts` returns (the most used first)
 # Tags live on the image and on each nested object (for object-search filters): set both in one update.
 # Merges under the document's version: concurrent updates of one image add up (retry_on_conflict).
 SET_METADATA = """
@@ -377,6 +378,12 @@ class OpenSearchStore:
             return []
         hits = self._client.search(index=self.alias, body=list_body(k, offset, query))
         return [record_from_source(h["_source"]) for h in hits["hits"]["hits"]]
+
+    def tag_counts(self) -> dict[str, int]:
+        aggregation = {"terms": {"field": "tags", "size": MAX_TAGS_LISTED}}
+        body = {"size": 0, "aggs": {"tags": aggregation}}
+        buckets = self._client.search(index=self.alias, body=body)["aggregations"]["tags"]["buckets"]
+        return {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
 
     def info(self) -> StoreInfo:
         body = {"size": 0, "track_total_hits": True, "aggs": {"objects": {"nested": {"path": "objects"}}}}

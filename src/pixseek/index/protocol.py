@@ -178,6 +178,10 @@ class Store(Protocol):
         """Images matching the filter, newest capture first (for browsing without a query)."""
         ...
 
+    def tag_counts(self) -> dict[str, int]:
+        """Every tag in the store with the number of images that carry it."""
+        ...
+
     def optimize(self) -> None:
         """Build or refresh the ANN index so that recent rows are indexed too."""
         ...

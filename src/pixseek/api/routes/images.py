@@ -19,7 +19,17 @@ from pixseek.api.deps import (
 )
 from pixseek.api.errors import error_responses
 from pixseek.api.file_response import OpenFileResponse
-from pixseek.api.schemas import DeleteResponse, ImageDetail, SearchResult, image_detail, search_result
+from pixseek.api.schemas import (
+    MAX_K,
+    MAX_OFFSET,
+    DeleteResponse,
+    ImageDetail,
+    ImageSummary,
+    SearchResult,
+    image_detail,
+    image_summary,
+    search_result,
+)
 from pixseek.api.thumbnails import DEFAULT_SIZE, MAX_SIZE, MIN_SIZE
 
 router = APIRouter(prefix="/images", tags=["images"], responses=error_responses(401, 404, 422, 503))
@@ -40,6 +50,23 @@ _JPEG_CONTENT: dict[int | str, dict[str, Any]] = {
 }  # fmt: skip
 # Content-addressed: the bytes behind an id never change (the id is their ETag).
 _IMMUTABLE = {"Cache-Control": "private, max-age=86400"}
+
+
+@router.get(
+    "",
+    response_model=list[ImageSummary],
+    summary="Browse the library, newest capture first",
+    dependencies=[Depends(reject_unknown_query)],
+)
+async def list_images(
+    engine: ReadyEngine,
+    filters: FilterQuery,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="images to return")] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="images to skip")] = 0,
+) -> list[ImageSummary]:
+    """Undated images last; the hybrid search's filters as query parameters."""
+    records = await run_engine(engine_calls.list_images, engine, k, offset, filters)
+    return [image_summary(record) for record in records]
 
 
 @router.get("/{image_id}", response_model=ImageDetail, summary="A stored image's record")

@@ -8,7 +8,7 @@ from pixseek import __version__
 from pixseek.api import engine_calls
 from pixseek.api.deps import DOCUMENT_API_KEY, ReadyEngine, State, run_engine
 from pixseek.api.errors import error_responses
-from pixseek.api.schemas import ClassesResponse, HealthResponse, ServiceInfo
+from pixseek.api.schemas import ClassesResponse, HealthResponse, ServiceInfo, TagsResponse, tags_response
 
 router = APIRouter(tags=["system"])
 
@@ -55,3 +55,14 @@ async def health(state: State, response: Response) -> HealthResponse:
 )
 async def classes(engine: ReadyEngine) -> ClassesResponse:
     return ClassesResponse(classes=list(engine.pack.info.class_names))
+
+
+@router.get(
+    "/tags",
+    response_model=TagsResponse,
+    summary="Every tag in the library, most used first (for filters)",
+    responses=error_responses(401, 503),
+    dependencies=[DOCUMENT_API_KEY],
+)
+async def tags(engine: ReadyEngine) -> TagsResponse:
+    return tags_response(await run_engine(engine.store.tag_counts))
