@@ -197,3 +197,25 @@ def test_index_suggests_optimize_once_the_library_passes_the_ann_threshold(tmp_p
     assert large.returncode == 0 and "tip: run `pixseek optimize`" in large.stderr
     again = run_cli(tmp_path / "large", "index", str(tmp_path / "photos"), "--no-progress", env_extra=low)
     assert "pixseek optimize" not in again.stderr  # nothing new was stored
+
+
+def test_commands_that_would_do_nothing_useful_say_so(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["index", str(tmp_path / "empty"), "--db", str(tmp_path / "db")]) == 0
+    assert "no images under" in capsys.readouterr().err and not (tmp_path / "db").exists()
+    assert main(["models", "info", "starter"]) == 2
+    assert "built in" in capsys.readouterr().err
+    assert main(["reindex", "--to-pack", "starter", "--db", str(tmp_path / "typo")]) == 2
+    assert "no pixseek store" in capsys.readouterr().err and not (tmp_path / "typo").exists()
+    assert main(["serve", "--pack", str(tmp_path / "no-pack"), "--port", "0"]) == 2
+    assert "pack.json not found" in capsys.readouterr().err
+
+
+def test_output_into_a_closed_pipe_ends_quietly(demo_db: tuple[Path, dict]) -> None:
+    env = {**os.environ, "PIXSEEK_DB": str(demo_db[0])}
+    reader_gone = subprocess.Popen([*PIXSEEK, "list", "--json"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)  # fmt: skip
+    assert reader_gone.stdout and reader_gone.stderr
+    reader_gone.stdout.close()
+    errors = reader_gone.stderr.read().decode()
+    assert (reader_gone.wait(timeout=600), errors) == (141, "")

@@ -273,3 +273,18 @@ def test_class_names_match_whatever_their_case_and_typos_get_a_suggestion(
     assert code == 2 and "did you mean 'bus'" in err and "pixseek classes" in err
     code, _, err = run(capsys, "objects", "a bus", "--classes", "cars", "--db", str(library.db))
     assert code == 2 and "did you mean 'car'" in err
+
+
+def test_delete_by_tag_removes_every_image_with_it_and_nothing_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    db = tmp_path / "db"
+    index_folder(copy_samples(tmp_path / "a", ("chelsea", "coffee"))[0].parent, db, "--tags", "demo")
+    index_folder(copy_samples(tmp_path / "b", ("rocket",))[0].parent, db, "--tags", "mine")
+    capsys.readouterr()
+    code, out, _ = run(capsys, "delete", "--tag", "demo", "--db", str(db))
+    assert code == 0 and "deleted 2 images tagged 'demo'" in out
+    assert [name.endswith("rocket.jpg") for name in names(hits(capsys, db, "list"))] == [True]
+    for args in (["delete"], ["delete", "abcdef", "--tag", "mine"]):
+        code, _, err = run(capsys, *args, "--db", str(db))
+        assert code == 2 and "--tag" in err

@@ -62,3 +62,9 @@ class Engine:
     def close(self) -> None:
         self.ingestor.close()
         self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

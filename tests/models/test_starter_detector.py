@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from dataclasses import astuple
@@ -104,6 +105,16 @@ def test_the_converted_graph_is_made_once_per_cache_folder(
     again.load()
     assert converted.stat().st_mtime_ns == made
     assert not list(converted.parent.glob("*.partial.*"))
+
+
+def test_the_slow_first_conversion_is_announced_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="pixseek"):
+        SsdMobileNetDetector(engine="openvino", cache_dir=tmp_path).load()
+        assert ["converting the starter detector" in r.getMessage() for r in caplog.records] == [True]
+        SsdMobileNetDetector(engine="openvino", cache_dir=tmp_path).load()
+        assert len(caplog.records) == 1
 
 
 def test_auto_takes_openvino_when_installed_and_explicit_says_what_to_install(

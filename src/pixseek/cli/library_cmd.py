@@ -23,7 +23,7 @@ from pixseek.errors import BackendUnavailable
 from pixseek.index.factory import store_missing
 from pixseek.index.protocol import ImageFilter, ImageHit, ModelMismatchError, ObjectFilter, is_hex
 from pixseek.ingest.decode import ImageDecodeError
-from pixseek.ingest.folder import FolderReport, find_images, index_paths, read_image_file
+from pixseek.ingest.folder import IMAGE_EXTENSIONS, FolderReport, find_images, index_paths, read_image_file
 from pixseek.ingest.media import is_image_id
 from pixseek.samples import sample_images
 from pixseek.search.classes import checked_classes
@@ -61,8 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_filter_options(p, min_confidence=0.0)
 
     add("info", cmd_info, "show the store and the model pack")
-    p = add("delete", cmd_delete, "delete a stored image and its objects")
-    p.add_argument("image_id")
+    p = add("delete", cmd_delete, "delete a stored image and its objects, or every image with a tag")
+    p.add_argument("image_id", nargs="?", help="the image's id (or the short id the tables show)")
+    p.add_argument("--tag", help="delete every image carrying this tag instead (e.g. demo)")
     add("optimize", cmd_optimize, "build or refresh the ANN indexes")
     p = add("demo", cmd_demo, "index sample photos shipped in installed packages and search them")
     p.add_argument("--no-progress", action="store_true")
@@ -88,6 +89,8 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
         return fail(str(exc), code=3)
     except (ValueError, FileNotFoundError, ImageDecodeError) as exc:
         return fail(str(exc))
+    except BrokenPipeError:  # the reader of our output left: `main` ends quietly
+        raise
     except OSError as exc:  # permissions, a read-only or full disk
         return fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
     except RuntimeError as exc:  # LanceDB's own I/O errors (a damaged table, no space left)
@@ -170,6 +173,10 @@ def open_engine(args: argparse.Namespace, create: bool = False) -> Engine:
 def cmd_index(args: argparse.Namespace) -> int:
     unlisted: list[tuple[str, str]] = []
     paths = find_images(args.folder, unlisted)
+    if not paths and not unlisted:
+        kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
+        print(f"no images under {args.folder} (files ending {kinds}; hidden files skipped)", file=sys.stderr)
+        return 0
     settings = settings_from_args(args)
     if not settings.onnx_threads:
         # The ingest shards already keep every core busy: one thread per model call wastes less on
@@ -240,7 +247,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
                 image_id, _page(args), image_filter_of(args, engine.pack.info.class_names)
             )
         else:
-            return fail(f"{args.image!r} is neither an image file nor a stored image id")
+            return fail(
+                f"{args.image!r} is neither an image file nor a stored image id"
+                f" (hex digits: all 64, or at least {MIN_ID_PREFIX})"
+            )
     except UnknownImageError:
         return fail(f"no stored image has id {args.image}", code=1)
     finally:
@@ -306,6 +316,10 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    if (args.image_id is None) == (args.tag is None):
+        return fail("name an image id or --tag TAG (not both)")
+    if args.tag is not None:
+        return _delete_tagged(args)
     if not looks_like_id(args.image_id):
         return fail(f"not an image id: {args.image_id!r} (hex digits: all 64, or at least {MIN_ID_PREFIX})")
     engine = open_engine(args)
@@ -319,6 +333,21 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if not deleted:
         return fail(f"no stored image has id {args.image_id}", code=1)
     print_json({"deleted": image_id}) if args.json else print(f"deleted {image_id}")
+    return 0
+
+
+def _delete_tagged(args: argparse.Namespace) -> int:
+    tag = args.tag.strip()
+    engine = open_engine(args)
+    deleted = 0
+    try:
+        while batch := engine.store.list_images(500, 0, ImageFilter(tags=(tag,))):
+            deleted += sum(engine.delete_image(record.id) for record in batch)
+    finally:
+        engine.close()
+    print_json({"deleted": deleted, "tag": tag}) if args.json else print(
+        f"deleted {deleted} images tagged {tag!r}"
+    )
     return 0
 
 
@@ -344,11 +373,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         report = index_paths(engine.ingestor, paths, ("demo",), progress=not args.no_progress)
         searches = {q: engine.search.text(q, Page(k=3), ImageFilter(tags=("demo",))) for q in DEMO_QUERIES}
         objects = engine.search.objects(DEMO_OBJECT_QUERY, Page(k=5), ObjectFilter(tags=("demo",)))
+        location = engine.store.info().location
     finally:
         engine.close()
     if args.json:
         print_json({
-            "indexed": report.indexed, "existing": report.existing,
+            "indexed": report.indexed, "existing": report.existing, "store": location,
             "searches": {q: [output.image_hit_dict(h) for h in hits] for q, hits in searches.items()},
             "objects": {DEMO_OBJECT_QUERY: [output.object_hit_dict(h) for h in objects]},
         })  # fmt: skip
@@ -356,5 +386,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"indexed {report.indexed} sample photos ({report.existing} already stored)\n")
     for query, hits in searches.items():
         print(f'search "{query}":\n{output.image_hits_table(hits)}\n')
-    print(f'objects "{DEMO_OBJECT_QUERY}":\n{output.object_hits_table(objects)}')
+    print(f'objects "{DEMO_OBJECT_QUERY}":\n{output.object_hits_table(objects)}\n')
+    print(f"The sample photos are in the store at {location}, tagged 'demo'.")
+    print("Remove them with: pixseek delete --tag demo")
     return 0

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pixseek.cli.common import fail, positive_int, print_json
+from pixseek.models.loader import STARTER
 from pixseek.models.pack_manifest import ModelPackFiles, PackFormatError
 
 EXPORT_ENV_HINT = "run scripts/setup-export-env.sh and use .venv-export/bin/pixseek"
@@ -91,6 +92,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    if str(args.pack) == STARTER and not args.pack.is_dir():
+        return fail("the starter pack is built in, not a pack directory: `pixseek info` describes it")
     try:
         files = ModelPackFiles(args.pack)
     except PackFormatError as error:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from pixseek.cli.common import add_common_options, fail, positive_int, print_json, settings_from_args
-from pixseek.index.factory import open_store
+from pixseek.index.factory import open_store, store_missing
 from pixseek.index.protocol import ModelMismatchError
 from pixseek.index.reindex import Reindexer, ReindexReport
 from pixseek.index.reindex_targets import open_target
@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_reindex(args: argparse.Namespace) -> int:
     try:
         settings = settings_from_args(args)
+        if problem := store_missing(settings):  # a mistyped --db is not an empty library to switch
+            return fail(problem)
         old_pack = load_pack(settings).info
         new_pack = load_pack(settings.model_copy(update={"models": args.to_pack}))
         source = open_store(settings, old_pack)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from pathlib import Path
 
 from pixseek.cli.common import fail, non_negative_int, positive_int, settings_from_args
+from pixseek.models.loader import STARTER
+from pixseek.models.pack_manifest import ModelPackFiles
 
 APP_FACTORY = "pixseek.api.app:create_app"
 
@@ -28,8 +31,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     # Say what is wrong before the workers start loading models: a bad PIXSEEK_* setting, a busy port.
     try:
-        settings_from_args(args)
-    except ValueError as exc:
+        settings = settings_from_args(args)
+        if settings.inference == "local" and settings.models != STARTER:
+            ModelPackFiles(
+                Path(settings.models)
+            )  # reads pack.json: a wrong --pack fails here, not in a worker
+    except ValueError as exc:  # PackFormatError too
         return fail(str(exc))
     if problem := cannot_listen(args.host, args.port):
         return fail(f"cannot listen on {args.host}:{args.port}: {problem}", code=3)

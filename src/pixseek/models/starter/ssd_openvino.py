@@ -9,6 +9,7 @@ compiled graph.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Final, Literal
@@ -17,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pixseek.models.openvino_session import OpenVinoGraphRunner, core, openvino_findable
+
+log = logging.getLogger(__name__)
 
 DetectorEngine = Literal["opencv", "openvino"]
 INPUT: Final = "image_tensor:0"  # uint8 (1, 300, 300, 3) RGB: the graph's own size, fixed (see below)
@@ -63,6 +66,8 @@ def _converted(frozen_graph: Path, cache_dir: Path, name: str, size: tuple[int, 
     target = cache_dir / "starter" / f"{name}-{width}x{height}-openvino-{version}.xml"
     if target.is_file():
         return target
+    # A warning, so that a CLI without logging set up shows it too: the first run is slow for this.
+    log.warning("pixseek: converting the starter detector for OpenVINO (once per cache folder, ~20-40 s)")
     model = openvino.convert_model(str(frozen_graph))
     # A fixed input shape: with the graph's dynamic (?, ?, ?, 3) input, two threads setting their
     # requests' input shapes at once hung inside OpenVINO (2026.4).
