@@ -75,6 +75,11 @@ Every GET route also answers HEAD: the same status and headers, without the body
 thumbnail routes send an ETag and answer a GET whose `If-None-Match` names it with 304 Not Modified;
 neither that nor HEAD reads the file.
 
+**Capture dates** come from EXIF (DateTimeOriginal, else DateTime) and are stored in UTC: the
+camera's local time is converted with its recorded offset (OffsetTimeOriginal / OffsetTime), and
+read as UTC when it recorded none, as cameras before EXIF 2.31 did. Date bounds are UTC too (an
+offset given in a bound is honoured); a bare date is that whole UTC day.
+
 The searches that take their options in the query string (`GET /search/text`, `POST /search/similar`,
 `GET /images/{id}/similar`) take the hybrid search's filters there too, and answer 422 for a
 parameter they do not know: a misspelt filter is refused, not silently ignored.

@@ -119,3 +119,31 @@ def test_exif_datetime_parser_accepts_common_spellings() -> None:
     assert parse_exif_datetime("2020-01-02 03:04:05") == datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert parse_exif_datetime("0000:00:00 00:00:00") is None
     assert parse_exif_datetime(42) is None
+
+
+def jpeg_with_exif_dates(original: str | None, offsets: dict[int, str], plain: str | None = None) -> bytes:
+    exif = Image.Exif()
+    if plain is not None:
+        exif[0x0132] = plain  # DateTime
+    sub_ifd = exif.get_ifd(0x8769)
+    if original is not None:
+        sub_ifd[0x9003] = original  # DateTimeOriginal
+    sub_ifd.update(offsets)
+    buffer = io.BytesIO()
+    gradient().save(buffer, format="JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def test_capture_times_are_converted_to_utc_with_the_recorded_offset() -> None:
+    """OffsetTimeOriginal (0x9011) goes with DateTimeOriginal, OffsetTime (0x9010) with DateTime."""
+    at = datetime(2022, 6, 15, 18, 30, tzinfo=UTC)
+    cases = [
+        (jpeg_with_exif_dates("2022:06:15 20:30:00", {0x9011: "+02:00"}), at),
+        (jpeg_with_exif_dates("2022:06:15 13:30:00", {0x9011: "-05:00", 0x9010: "+09:00"}), at),
+        (jpeg_with_exif_dates(None, {0x9010: "+05:30"}, plain="2022:06:16 00:00:00"), at),
+        (jpeg_with_exif_dates("2022:06:15 18:30:00", {}), at),  # no offset recorded: read as UTC
+        (jpeg_with_exif_dates("2022:06:15 18:30:00", {0x9011: "   :  "}), at),  # a blank offset field
+    ]
+    for data, expected in cases:
+        assert decode_image(data, LIMIT).captured_at == expected
+    assert parse_exif_datetime("9999:12:31 23:00:00", "-05:00") == datetime(9999, 12, 31, 23, tzinfo=UTC)

@@ -7,10 +7,11 @@ crashes or hangs on hostile input (the pixel count is checked before any pixel i
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -27,6 +28,9 @@ FORMAT_EXTENSIONS = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".web
 _EXIF_IFD = 0x8769
 _DATETIME_ORIGINAL = 36867
 _DATETIME = 306
+_OFFSET_TIME = 0x9010  # the UTC offset of DateTime (EXIF 2.31), in the EXIF IFD
+_OFFSET_TIME_ORIGINAL = 0x9011  # ... of DateTimeOriginal
+_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
 
 # Pillow's own bomb guard warns at half our limit and raises at double: we do the check ourselves.
 Image.MAX_IMAGE_PIXELS = None
@@ -111,24 +115,50 @@ def to_rgb_array(image: Image.Image) -> RGBImage:
 
 
 def read_capture_date(image: Image.Image) -> datetime | None:
-    """EXIF DateTimeOriginal (else DateTime) as UTC; None when absent or malformed."""
+    """EXIF DateTimeOriginal (else DateTime) in UTC; None when absent or malformed. The camera's
+    local time is converted with its recorded UTC offset (OffsetTimeOriginal / OffsetTime), and
+    taken as UTC when the camera recorded none (EXIF before 2.31)."""
     try:
         exif = image.getexif()
-        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+        ifd = exif.get_ifd(_EXIF_IFD)
+        if original := ifd.get(_DATETIME_ORIGINAL):
+            raw, offset = original, ifd.get(_OFFSET_TIME_ORIGINAL)
+        else:
+            raw, offset = exif.get(_DATETIME), ifd.get(_OFFSET_TIME)
     except Exception:  # garbage EXIF must never reject an otherwise good image
         return None
-    return parse_exif_datetime(raw)
+    return parse_exif_datetime(raw, offset)
 
 
-def parse_exif_datetime(raw: object) -> datetime | None:
-    if isinstance(raw, bytes):
-        raw = raw.decode("ascii", "ignore")
-    if not isinstance(raw, str):
+def parse_exif_datetime(raw: object, offset: object = None) -> datetime | None:
+    text = _exif_text(raw)
+    if text is None:
         return None
-    text = raw.strip().rstrip("\x00")
     for pattern in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y:%m:%d %H:%M"):
         try:
-            return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+            local = datetime.strptime(text, pattern)
         except ValueError:
             continue
+        try:
+            return local.replace(tzinfo=_exif_offset(offset) or UTC).astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 shifted past the calendar
+            return local.replace(tzinfo=UTC)
     return None
+
+
+def _exif_text(raw: object) -> str | None:
+    if isinstance(raw, bytes):
+        raw = raw.decode("ascii", "ignore")
+    return raw.strip().rstrip("\x00") if isinstance(raw, str) else None
+
+
+def _exif_offset(raw: object) -> timezone | None:
+    """'+02:00' -> UTC+2; None for anything else (absent, blank, out of range)."""
+    match = _OFFSET.fullmatch(_exif_text(raw) or "")
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    if int(hours) > 14 or int(minutes) > 59:
+        return None
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    return timezone(-delta if sign == "-" else delta)
