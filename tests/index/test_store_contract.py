@@ -318,6 +318,18 @@ def test_list_images_pages_with_offset_and_filters(filter_store: Store) -> None:
     ]
 
 
+def test_pages_of_one_search_neither_repeat_nor_skip(store: Store) -> None:
+    """Asking for offset + k results, page after page, as the search service does: through an HNSW
+    graph whose search width grew with k, later pages reordered earlier ones."""
+    store.upsert([image(n) for n in range(3_000)])
+    for query in range(3_000, 3_005):
+        seen: list[str] = []
+        for offset in range(0, 400, 20):
+            hits = store.search_images(unit_vector(query), offset + 20)
+            seen += [hit.record.id for hit in hits[offset:]]
+        assert len(seen) == len(set(seen)) == 400, query
+
+
 def test_tag_counts_count_images_per_tag(filter_store: Store) -> None:
     assert filter_store.tag_counts() == {"pets": 3, "it's home": 1, "park": 2, 'quote"d': 1}
     filter_store.update_metadata([MetadataUpdate(image_id(4), add_tags=("park",))])

@@ -178,6 +178,19 @@ def test_similar_searches_apply_the_filters_too(page: Any, samples: list[Path]) 
     page.click("#filters summary")
 
 
+def test_an_empty_query_browses_the_library_newest_first(page: Any) -> None:
+    page.fill("#query", "")
+    page.press("#query", "Enter")
+    page.wait_for_selector("#context h2:has-text('Library, newest capture first')")
+    page.wait_for_function(f"() => document.querySelectorAll('.card').length === {len(SAMPLES)}")
+    page.click("#filters summary")
+    page.fill("#tags", "no-such-tag")
+    page.press("#tags", "Enter")
+    page.wait_for_selector("#message:has-text('No matching images.')")
+    page.fill("#tags", "")
+    page.click("#filters summary")
+
+
 def test_details_show_an_image_s_facts_and_its_objects(page: Any) -> None:
     page.fill("#query", "a bus and people in the street")
     page.press("#query", "Enter")

@@ -14,8 +14,10 @@ from typing import Any
 from pixseek.index.opensearch_mapping import VECTOR_FIELDS, ClassFields, date_text
 from pixseek.index.protocol import ImageFilter, ObjectFilter, Vector
 
-# Lucene's HNSW explores max(k, ef_search) candidates; below this, recall for small k suffers.
-MIN_EF_SEARCH = 100
+# Lucene's HNSW explores max(k, ef_search) candidates; below this, recall for small k suffers. It must
+# not follow the page either: with ef_search = max(k, 100), pages past the 100th result repeated and
+# skipped images (tests/index/test_store_contract.py). Fixed up to offset + k = 1024.
+MIN_EF_SEARCH = 1024
 # OpenSearch's default `index.max_inner_result_window`: the most objects one image hit can carry.
 MAX_OBJECTS_PER_HIT = 100
 

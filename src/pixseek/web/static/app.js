@@ -141,7 +141,8 @@ function card(item) {
   const row = el("div", "row");
   const classes = [...new Set(item.detections.map((d) => d.class_name))].slice(0, 3).join(", ");
   row.append(el("span", "", item.object ? `▣ ${item.object.class_name}` : classes || "no objects"));
-  row.append(el("span", "score", item.score.toFixed(3)));
+  const captured = item.captured_at ? item.captured_at.slice(0, 10) : "";
+  row.append(el("span", "score", item.score === undefined ? captured : item.score.toFixed(3)));
   meta.append(row);
   node.append(frameFor(item, matchIndex), meta);
   node.addEventListener("click", () => showSimilar(item));
@@ -244,12 +245,21 @@ async function run(search, append = false) {
 
 function textSearch() {
   const text = $("query").value.trim();
-  if (!text) return;
+  if (!text) { browse(); return; }
   const objects = $("mode").value === "objects";
   const chosen = filters();
   showContext(null, objects ? `Objects matching “${text}”` : "", "");
   run((offset, k) => postJson(objects ? "/search/objects" : "/search/hybrid",
     { text_query: text, k, offset, ...chosen }));
+}
+
+// An empty query browses the library, newest capture first, with the same filters.
+function browse() {
+  const chosen = filters();
+  delete chosen.sort;  // GET /images lists by date and has no scores
+  delete chosen.min_score;
+  showContext(null, "Library, newest capture first", "search with words, or an image, to rank by likeness");
+  run((offset, k) => getJson(`/images?${pageQuery(offset, k, chosen)}`));
 }
 
 function showSimilar(item) {
