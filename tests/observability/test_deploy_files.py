@@ -154,6 +154,21 @@ def test_dockerfiles_agree_with_the_app(dockerfile: str) -> None:
     assert (dockerfile == "Dockerfile.gpu") == ("onnxruntime-gpu" in text)
 
 
+def test_triton_is_built_with_pixseek_on_a_python_that_runs_it() -> None:
+    """The repository's python-backend models import pixseek, in the Triton image's own Python."""
+    build = compose()["services"]["triton"]["build"]
+    dockerfile = DEPLOY.parent / build["dockerfile"]
+    assert (DEPLOY / build["context"]).resolve() == DEPLOY.parent and dockerfile.is_file()
+    text = dockerfile.read_text()
+    base = re.search(r"^ARG TRITON_IMAGE=nvcr.io/nvidia/tritonserver:(\d+)\.(\d+)-py3$", text, re.M)
+    assert base and (int(base[1]), int(base[2])) >= (24, 12), "Triton images before 24.12 have Python 3.10"
+    assert "sys.version_info >= (3, 11)" in text and "--break-system-packages ." in text
+    for copied in re.findall(r"^COPY (.+) \S+$", text, re.M):
+        assert all((DEPLOY.parent / path).exists() for path in copied.split()), copied
+    ignored = (DEPLOY / "Dockerfile.triton.dockerignore").read_text()
+    assert "!src/" in ignored and "!pyproject.toml" in ignored
+
+
 @pytest.mark.skipif(not PROMTOOL.exists(), reason="needs Debian's prometheus package (promtool)")
 def test_promtool_accepts_the_prometheus_config() -> None:
     done = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pixseek.cli.main import main
 from pixseek.models.pack_manifest import ModelPackFiles
 from pixseek.triton import names
 from pixseek.triton.repository import RepositoryOptions, write_repository
-from pixseek.triton.tensorrt import plan_specs
+from pixseek.triton.tensorrt import PROFILES_FILE, plan_specs
 from tests.production.fake_pack import write_fake_pack
 
 ALL_MODELS = {names.IMAGE_ENCODER, names.TEXT_ENCODER, names.DETECTOR, names.PREPROCESS, names.BOX_EMBED,
@@ -87,3 +88,19 @@ def test_cli_writes_a_repository(pack: Path, tmp_path: Path, capsys: pytest.Capt
 def test_cli_reports_a_missing_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["triton", "repo", "--pack", str(tmp_path), "--out", str(tmp_path / "repo")]) == 2
     assert "not an exported pixseek model pack" in capsys.readouterr().err
+
+
+def test_cli_refuses_batches_that_triton_would_not_load(
+    pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = ["triton", "repo", "--pack", str(pack), "--out", str(tmp_path / "repo"), "--flavour", "gpu"]
+    assert main([*repo, "--max-batch", "200"]) == 2
+    assert "image encoder's 128" in capsys.readouterr().err
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    assert main([*repo, "--plans", str(plans), "--max-batch", "64"]) == 2  # the default detector plan: 32
+    assert "trt-build --max-batch 64" in capsys.readouterr().err
+    (plans / PROFILES_FILE).write_text(json.dumps({names.DETECTOR: 64}))  # as trt-build --max-batch 64
+    assert main([*repo, "--plans", str(plans), "--max-batch", "64", "--max-image-pixels", "1000000"]) == 0
+    assert "max_batch_size: 64" in config(tmp_path / "repo", names.DETECTOR)
+    assert '"1000000"' in config(tmp_path / "repo", names.PREPROCESS)

@@ -28,7 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "gpu: onnxruntime_onnx / tensorrt_plan models")  # fmt: skip
     p.add_argument("--plans", type=Path, help="gpu flavour: directory of .plan files from trt-build")
     p.add_argument("--onnx-providers", default="auto", help="python flavour: auto, cpu or cuda")
-    p.add_argument("--max-batch", type=positive_int, default=32, help="largest ensemble/detector batch")
+    p.add_argument(
+        "--max-batch",
+        type=positive_int,
+        default=32,
+        help="largest batch of the ensemble, detector, preprocess and box_embed models "
+        "(at most 128, the image encoder's; with --plans, at most the detector plan's)",
+    )
+    p.add_argument(
+        "--max-image-pixels",
+        type=positive_int,
+        default=None,
+        help="largest image the preprocess models decode ($PIXSEEK_MAX_IMAGE_PIXELS)",
+    )
     p.set_defaults(func=cmd_repo)
 
     p = commands.add_parser(
@@ -42,11 +54,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fp32", action="store_true", help="no FP16 kernels")
     p.add_argument("--trtexec", help="path of trtexec (default: PATH, then TensorRT's usual places)")
     p.add_argument("--workspace-mib", type=positive_int, default=4096)
+    p.add_argument(
+        "--max-batch",
+        type=positive_int,
+        default=32,
+        help="largest detector batch of its plan (use the same with `triton repo`)",
+    )
     p.set_defaults(func=cmd_trt_build)
 
 
 def cmd_repo(args: argparse.Namespace) -> int:
+    from pixseek.config import Settings
+    from pixseek.triton.names import DETECTOR
     from pixseek.triton.repository import RepositoryOptions, write_repository
+    from pixseek.triton.tensorrt import plan_max_batches
 
     options = RepositoryOptions(
         flavour=args.flavour,
@@ -54,7 +75,14 @@ def cmd_repo(args: argparse.Namespace) -> int:
         onnx_providers=args.onnx_providers,
         detector_batch=args.max_batch,
         ensemble_batch=args.max_batch,
+        max_image_pixels=args.max_image_pixels or Settings().max_image_pixels,
     )
+    # Triton refuses an ensemble batching more than one of its steps, or a plan config over its profile.
+    if args.max_batch > options.image_batch:
+        return fail(f"--max-batch {args.max_batch} exceeds the image encoder's {options.image_batch}")
+    if args.plans is not None and args.max_batch > (planned := plan_max_batches(args.plans)[DETECTOR]):
+        return fail(f"--max-batch {args.max_batch} exceeds the detector plan's profile ({planned}): "
+                    f"build the plans with `triton trt-build --max-batch {args.max_batch}`")  # fmt: skip
     try:
         models = write_repository(args.pack, args.out, options)
     except PackFormatError as error:
@@ -70,7 +98,7 @@ def cmd_trt_build(args: argparse.Namespace) -> int:
         files = ModelPackFiles(args.pack)
         trtexec = find_trtexec(args.trtexec)
         timings = build_plans(files, args.out, trtexec=trtexec, fp16=not args.fp32,
-                              workspace_mib=args.workspace_mib)  # fmt: skip
+                              workspace_mib=args.workspace_mib, detector_batch=args.max_batch)  # fmt: skip
     except (PackFormatError, FileNotFoundError, RuntimeError) as error:
         return fail(str(error))
     for model, lines in timings.items():

@@ -9,6 +9,7 @@ tensorrt`) builds them and only the build time is reported (time them with bench
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -74,19 +75,39 @@ def find_trtexec(explicit: str | None = None) -> str | None:
     return None
 
 
+PROFILES_FILE = "profiles.json"  # beside the plans: each plan's largest batch, read by `triton repo`
+
+
 def build_plans(
-    files: ModelPackFiles, out: Path, *, trtexec: str | None, fp16: bool = True, workspace_mib: int = 4096
+    files: ModelPackFiles,
+    out: Path,
+    *,
+    trtexec: str | None,
+    fp16: bool = True,
+    workspace_mib: int = 4096,
+    detector_batch: int = 32,
 ) -> dict[str, list[str]]:
     """Build every plan into `out`; returns timing lines per model."""
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, list[str]] = {}
-    for spec in plan_specs(files):
+    specs = plan_specs(files, detector_batch=detector_batch)
+    for spec in specs:
         plan = out / f"{spec.model}.plan"
         if trtexec is None:
             timings[spec.model] = [build_with_python_api(spec, plan, fp16, workspace_mib)]
         else:
             timings[spec.model] = build_with_trtexec(trtexec, spec, plan, fp16, workspace_mib)
+    profiles = {spec.model: spec.max_batch for spec in specs}
+    (out / PROFILES_FILE).write_text(json.dumps(profiles, indent=2) + "\n", encoding="utf-8")
     return timings
+
+
+def plan_max_batches(plans: Path) -> dict[str, int]:
+    """The largest batch of each plan in `plans`, as `build_plans` recorded it (defaults without)."""
+    recorded = plans / PROFILES_FILE
+    if recorded.is_file():
+        return {str(name): int(batch) for name, batch in json.loads(recorded.read_text()).items()}
+    return {names.IMAGE_ENCODER: 128, names.TEXT_ENCODER: 64, names.DETECTOR: 32}
 
 
 def build_with_trtexec(trtexec: str, spec: PlanSpec, plan: Path, fp16: bool, workspace_mib: int) -> list[str]:
