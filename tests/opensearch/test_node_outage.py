@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,3 +102,25 @@ def test_api_answers_503_while_the_node_is_away_and_recovers(
                 assert client.get("/search/text", params={"q": "a dog"}).status_code == 200
     finally:
         engine.close()
+
+
+@NEEDS_NODE[0]
+@NEEDS_NODE[1]
+def test_an_api_started_before_its_node_waits_for_it_then_serves(
+    starter_pack: StarterPack, tmp_path: Path, index_name: str
+) -> None:
+    cache = starter_pack.image_embedder.cache_file.parent
+    with proxy_to_node() as proxy:
+        port = proxy.port  # a port nothing listens on once the block ends
+    settings = backend_settings("opensearch", tmp_path / "db", cache, index_name)
+    settings = settings.model_copy(update={"opensearch_url": f"http://127.0.0.1:{port}"})
+    with TestClient(create_app(settings=settings)) as client:
+        deadline = time.monotonic() + 60
+        while "waiting for a backend" not in str(client.get("/health").json().get("error")):
+            assert time.monotonic() < deadline, client.get("/health").json()
+            time.sleep(0.2)
+        assert client.get("/health").json()["status"] == "starting"
+        with proxy_to_node(port):
+            wait_until_ready(client)
+            assert client.get("/search/text", params={"q": "a cat"}).status_code == 200
+            assert client.get("/health").json()["error"] is None
