@@ -37,9 +37,6 @@ from pixseek.triton.names import (
 from pixseek.triton.python_models.common import ModelArgs, error_response, input_array
 from pixseek.triton.python_models.pack_models import pack_manifests
 
-_ENCODER_INPUT = "images"
-_ENCODER_OUTPUT = "embeddings"
-
 
 @dataclass
 class _RequestDetections:
@@ -55,6 +52,9 @@ class TritonPythonModel:
         self.max_pixels = int(model.parameter("max_image_pixels", "64000000"))
         self.encoder_max_batch = int(model.parameter("image_encoder_max_batch", "64"))
         self.canvas = (self.detector.input.width, self.detector.input.height)
+        # The image_encoder model's tensors carry the graph's own names (repository.py).
+        self.encoder_input = self.embedder.image_encoder.input
+        self.encoder_output = self.embedder.image_encoder.output
 
     def execute(self, requests: list[Any]) -> list[Any]:
         found: list[_RequestDetections | Exception] = []
@@ -105,13 +105,13 @@ class TritonPythonModel:
             batch = embedder_input(crops[start : start + self.encoder_max_batch], self.embedder.image)
             request = pb_utils.InferenceRequest(
                 model_name=IMAGE_ENCODER,
-                requested_output_names=[_ENCODER_OUTPUT],
-                inputs=[pb_utils.Tensor(_ENCODER_INPUT, batch)],
+                requested_output_names=[self.encoder_output],
+                inputs=[pb_utils.Tensor(self.encoder_input, batch)],
             )
             response = request.exec()
             if response.has_error():
                 raise RuntimeError(f"{IMAGE_ENCODER}: {response.error().message()}")
-            output = pb_utils.get_output_tensor_by_name(response, _ENCODER_OUTPUT)
+            output = pb_utils.get_output_tensor_by_name(response, self.encoder_output)
             chunks.append(np.asarray(output.as_numpy(), dtype=np.float32))
         return np.concatenate(chunks)
 
