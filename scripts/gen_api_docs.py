@@ -77,12 +77,15 @@ neither that nor HEAD reads the file.
 
 **Capture dates** come from EXIF (DateTimeOriginal, else DateTime) and are stored in UTC: the
 camera's local time is converted with its recorded offset (OffsetTimeOriginal / OffsetTime), and
-read as UTC when it recorded none, as cameras before EXIF 2.31 did. Date bounds are UTC too (an
+read as UTC when it recorded none, as cameras before EXIF 2.31 did. (Images stored before
+pixseek read the offset keep their local time as UTC: re-reading a known image is skipped, so
+delete and index them again to convert them.) Date bounds are UTC too (an
 offset given in a bound is honoured); a bare date is that whole UTC day.
 
 The searches that take their options in the query string (`GET /search/text`, `POST /search/similar`,
-`GET /images/{id}/similar`) take the hybrid search's filters there too, and answer 422 for a
-parameter they do not know: a misspelt filter is refused, not silently ignored.
+`GET /images/{id}/similar`) and `GET /images` take the hybrid search's filters there too. Every
+`/search/…` route, `GET /images` and `GET /images/{id}/similar` answer 422 for a query parameter
+they do not take (the JSON searches take none): a misspelt filter is refused, not silently ignored.
 
 **Readiness.** Models load after start-up; until they are warm, every route that needs them answers
 503 `not_ready` with `Retry-After: 5`, and `/health` answers 503 with its usual body (`status`

@@ -203,6 +203,8 @@ def test_commands_that_would_do_nothing_useful_say_so(tmp_path: Path, capsys: py
     (tmp_path / "empty").mkdir()
     assert main(["index", str(tmp_path / "empty"), "--db", str(tmp_path / "db")]) == 0
     assert "no images under" in capsys.readouterr().err and not (tmp_path / "db").exists()
+    assert main(["index", str(tmp_path / "empty"), "--db", str(tmp_path / "db"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["indexed"] == 0  # scripts still get a report
     assert main(["models", "info", "starter"]) == 2
     assert "built in" in capsys.readouterr().err
     assert main(["reindex", "--to-pack", "starter", "--db", str(tmp_path / "typo")]) == 2

@@ -145,3 +145,4 @@ def test_browsing_lists_images_newest_first_with_filters_and_tags_counts_them(cl
     assert (counts["browse"], counts["browse-2019"], counts["browse-2020"]) == (2, 1, 1)
     assert_error(client.get("/images", params={"tag": "browse"}), 422, "validation_error")
     assert_error(client.get("/images", params={"k": 0}), 422, "validation_error")
+    assert_error(client.get("/images", params={"k": 20, "offset": 9999}), 422, "validation_error")

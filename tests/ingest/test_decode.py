@@ -141,6 +141,7 @@ def test_capture_times_are_converted_to_utc_with_the_recorded_offset() -> None:
         (jpeg_with_exif_dates("2022:06:15 20:30:00", {0x9011: "+02:00"}), at),
         (jpeg_with_exif_dates("2022:06:15 13:30:00", {0x9011: "-05:00", 0x9010: "+09:00"}), at),
         (jpeg_with_exif_dates(None, {0x9010: "+05:30"}, plain="2022:06:16 00:00:00"), at),
+        (jpeg_with_exif_dates("2022:06:15 19:30:00", {0x9010: "+01:00"}), at),  # only the file's offset
         (jpeg_with_exif_dates("2022:06:15 18:30:00", {}), at),  # no offset recorded: read as UTC
         (jpeg_with_exif_dates("2022:06:15 18:30:00", {0x9011: "   :  "}), at),  # a blank offset field
     ]

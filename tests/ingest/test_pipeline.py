@@ -256,6 +256,7 @@ def test_images_deep_down_a_folder_tree_are_found(tmp_path: Path) -> None:
         folder.mkdir()
     (coffee,) = copy_samples(folder, ("coffee",))
     (link := tmp_path / "photos" / "loop").symlink_to(tmp_path / "photos")  # not followed
+    (tmp_path / "photos" / "album.jpg").symlink_to(tmp_path / "photos")  # a folder, whatever its name
     try:
         assert find_images(tmp_path / "photos") == [coffee] and link.is_dir()
     finally:  # bottom up: pytest's clean-up (shutil.rmtree) would recurse too deep

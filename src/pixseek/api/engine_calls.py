@@ -64,7 +64,8 @@ def similar(engine: Engine, image_id: str, page: Page, query: ImageFilterQuery) 
 
 
 def list_images(engine: Engine, k: int, offset: int, query: ImageFilterQuery) -> list[ImageRecord]:
-    return engine.store.list_images(k, offset, filters.image_filter(query, engine.pack.info.class_names))
+    page = Page(k=k, offset=offset)  # offset + k past the window: ValueError, the client's 422
+    return engine.search.browse(page, filters.image_filter(query, engine.pack.info.class_names))
 
 
 def search_objects(engine: Engine, request: ObjectSearchRequest) -> list[ObjectHit]:

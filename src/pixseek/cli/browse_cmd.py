@@ -7,6 +7,7 @@ import argparse
 from pixseek.cli import output
 from pixseek.cli.common import non_negative_int, positive_int, print_json
 from pixseek.cli.library_cmd import add_filter_options, command_adder, image_filter_of, open_engine
+from pixseek.search.service import Page
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     try:
-        records = engine.store.list_images(
-            args.k, args.offset, image_filter_of(args, engine.pack.info.class_names)
-        )
+        page = Page(k=args.k, offset=args.offset)
+        records = engine.search.browse(page, image_filter_of(args, engine.pack.info.class_names))
     finally:
         engine.close()
     if args.json:

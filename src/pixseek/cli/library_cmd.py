@@ -156,8 +156,10 @@ def _classes(args: argparse.Namespace, known: Sequence[str]) -> tuple[str, ...]:
 def _dates(args: argparse.Namespace) -> tuple[datetime | None, datetime | None]:
     try:
         return date_range(args.date_from, args.date_to)  # as the API reads them
-    except ValueError:
-        raise ValueError("--date-from is after --date-to") from None
+    except ValueError as exc:
+        raise ValueError(
+            str(exc).replace("date_from", "--date-from").replace("date_to", "--date-to")
+        ) from None
 
 
 def open_engine(args: argparse.Namespace, create: bool = False) -> Engine:
@@ -176,6 +178,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not paths and not unlisted:
         kinds = ", ".join(sorted(IMAGE_EXTENSIONS))
         print(f"no images under {args.folder} (files ending {kinds}; hidden files skipped)", file=sys.stderr)
+        _print_report(FolderReport(), args.json)
         return 0
     settings = settings_from_args(args)
     if not settings.onnx_threads:
@@ -235,7 +238,7 @@ def _emit_image_hits(hits: list[ImageHit], as_json: bool) -> None:
 def cmd_similar(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     try:
-        if Path(args.image).exists():  # read as `index` reads a folder's files (no FIFOs, size-capped)
+        if Path(args.image).is_file():  # read as `index` reads a folder's files (size-capped)
             try:
                 data = read_image_file(Path(args.image))
             except ValueError as exc:
@@ -338,6 +341,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def _delete_tagged(args: argparse.Namespace) -> int:
     tag = args.tag.strip()
+    if not tag:
+        return fail("--tag is empty")
     engine = open_engine(args)
     deleted = 0
     try:

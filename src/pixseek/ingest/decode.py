@@ -121,8 +121,8 @@ def read_capture_date(image: Image.Image) -> datetime | None:
     try:
         exif = image.getexif()
         ifd = exif.get_ifd(_EXIF_IFD)
-        if original := ifd.get(_DATETIME_ORIGINAL):
-            raw, offset = original, ifd.get(_OFFSET_TIME_ORIGINAL)
+        if original := ifd.get(_DATETIME_ORIGINAL):  # its own offset, else the file's
+            raw, offset = original, ifd.get(_OFFSET_TIME_ORIGINAL) or ifd.get(_OFFSET_TIME)
         else:
             raw, offset = exif.get(_DATETIME), ifd.get(_OFFSET_TIME)
     except Exception:  # garbage EXIF must never reject an otherwise good image

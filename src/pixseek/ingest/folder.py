@@ -63,16 +63,18 @@ def find_images(root: Path, unreadable: list[tuple[str, str]] | None = None) -> 
                 unreadable.append((str(error.filename), f"cannot list folder: {error.strerror or error}"))
             continue
         for entry in listed:
-            if _is_folder(entry):  # links to folders are not followed (no cycles)
+            if _is_folder(entry, follow_symlinks=False):
                 folders.append(entry.path)
+            elif _is_folder(entry, follow_symlinks=True):
+                continue  # a link to a folder: not followed (no cycles), and not a file either
             elif Path(entry.name).suffix.lower() in IMAGE_EXTENSIONS and not entry.name.startswith("."):
                 found.append(Path(entry.path))
     return sorted(found)
 
 
-def _is_folder(entry: os.DirEntry[str]) -> bool:
+def _is_folder(entry: os.DirEntry[str], follow_symlinks: bool) -> bool:
     try:
-        return entry.is_dir(follow_symlinks=False)
+        return entry.is_dir(follow_symlinks=follow_symlinks)
     except OSError:
         return False
 

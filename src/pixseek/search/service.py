@@ -9,7 +9,7 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from pixseek.index.protocol import ImageFilter, ImageHit, ObjectFilter, ObjectHit, Store, Vector
+from pixseek.index.protocol import ImageFilter, ImageHit, ImageRecord, ObjectFilter, ObjectHit, Store, Vector
 from pixseek.ingest.decode import decode_image
 from pixseek.models.protocols import ModelPack
 from pixseek.search.cache import TextEmbeddingCache
@@ -107,6 +107,10 @@ class SearchService:
 
     def by_vector(self, vector: Vector, page: Page, flt: ImageFilter = ImageFilter()) -> list[ImageHit]:
         return self._paged(lambda n: self.store.search_images(vector, n, flt), page)
+
+    def browse(self, page: Page = Page(), flt: ImageFilter = ImageFilter()) -> list[ImageRecord]:
+        """Stored images matching the filter, newest capture first (no query, no scores)."""
+        return self.store.list_images(page.k, page.offset, flt)
 
     def objects(self, query: str, page: Page = Page(), flt: ObjectFilter = ObjectFilter()) -> list[ObjectHit]:
         """Text -> detected objects, each with its image and box."""

@@ -199,10 +199,11 @@ function filters() {
   const tags = $("tags").value.split(",").map((t) => t.trim()).filter(Boolean);
   const minScore = $("min-score").value;
   const classes = ui.chosenClasses.length ? [...ui.chosenClasses] : null;
+  // The slider qualifies the chosen classes for image searches, and every box for object search.
+  const confidence = classes || $("mode").value === "objects";
   return {
     yolo_classes: classes,
-    // The confidence slider qualifies the chosen classes; without any, object search keeps every box.
-    ...(classes ? { min_confidence: Number($("min-confidence").value) } : {}),
+    ...(confidence ? { min_confidence: Number($("min-confidence").value) } : {}),
     date_from: $("date-from").value || null,
     date_to: $("date-to").value || null,
     tags: tags.length ? tags : null,
