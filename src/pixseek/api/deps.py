@@ -80,34 +80,41 @@ PageQuery = Annotated[Page, Depends(page_query)]
 
 def image_filter_query(
     yolo_classes: Annotated[
-        list[str] | None, Query(max_length=80, description="detected classes (repeat the parameter)")
-    ] = None,
+        str, Query(max_length=2000, description="detected classes, comma-separated (at most 80)")
+    ] = "",
     min_confidence: Annotated[
         float, Query(ge=0.0, le=1.0, description="a class counts at this confidence")
     ] = CLASS_MIN_CONFIDENCE,
     classes_mode: Annotated[
         Literal["any", "all"], Query(description="any listed class, or all of them")
     ] = "any",
-    date_from: Annotated[
-        str | None, Query(max_length=40, description="capture date from (inclusive)")
-    ] = None,
+    date_from: Annotated[str, Query(max_length=40, description="capture date from (inclusive)")] = "",
     date_to: Annotated[
-        str | None, Query(max_length=40, description="capture date to (a bare date: whole day)")
-    ] = None,
+        str, Query(max_length=40, description="capture date to (a bare date: whole day)")
+    ] = "",
     tags: Annotated[
-        list[str] | None, Query(max_length=100, description="any of these tags (repeat the parameter)")
-    ] = None,
+        str, Query(max_length=2000, description="any of these tags, comma-separated (at most 100)")
+    ] = "",
 ) -> ImageFilterQuery:
-    """The hybrid search's filters, from the query string (YYYY-MM-DD or ISO date-times)."""
+    """The hybrid search's filters, from the query string: lists comma-separated as in ingest's
+    `tags`, dates as YYYY-MM-DD or ISO date-times; an empty value is no filter."""
     with domain_errors():
+        classes, tag_list = _comma_list(yolo_classes, 80, "yolo_classes"), _comma_list(tags, 100, "tags")
         return ImageFilterQuery(
-            yolo_classes=yolo_classes,
+            yolo_classes=classes or None,
             min_confidence=min_confidence,
             classes_mode=classes_mode,
-            date_from=parse_date(date_from) if date_from is not None else None,
-            date_to=parse_date(date_to) if date_to is not None else None,
-            tags=tags,
+            date_from=parse_date(date_from) if date_from.strip() else None,
+            date_to=parse_date(date_to) if date_to.strip() else None,
+            tags=tag_list or None,
         )
+
+
+def _comma_list(text: str, most: int, name: str) -> list[str]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if len(items) > most:
+        raise ValueError(f"{name}: at most {most} items")
+    return items
 
 
 FilterQuery = Annotated[ImageFilterQuery, Depends(image_filter_query)]

@@ -49,7 +49,7 @@ async def search_text(
     filters: FilterQuery,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_TEXT, description=QUERY_TEXT_HELP)],
 ) -> list[SearchResult]:
-    """The hybrid search's filters as query parameters (`yolo_classes` and `tags` repeated)."""
+    """The hybrid search's filters as query parameters (`yolo_classes` and `tags` comma-separated)."""
     hits = await run_engine(engine_calls.search_text, engine, q, page, filters)
     return [search_result(hit) for hit in hits]
 

@@ -215,9 +215,9 @@ function filters() {
 // The query string of the GET and upload searches: paging and the same filters as the JSON ones.
 function pageQuery(offset, k, chosen) {
   const query = new URLSearchParams({ k, offset });
-  for (const [name, value] of Object.entries(chosen)) {
+  for (const [name, value] of Object.entries(chosen)) {  // lists comma-separated
     if (value === null || value === undefined) continue;
-    for (const item of Array.isArray(value) ? value : [value]) query.append(name, item);
+    query.set(name, Array.isArray(value) ? value.join(",") : value);
   }
   return query;
 }
