@@ -38,7 +38,9 @@ def base_url(
     root = tmp_path_factory.mktemp("ui")
     with live_server(root / "db", starter_pack.image_embedder.cache_file.parent) as url:
         files = [("images", (path.name, path.read_bytes(), "application/octet-stream")) for path in samples]
-        report = httpx.post(f"{url}/ingest/batch", files=files, timeout=120).json()
+        report = httpx.post(
+            f"{url}/ingest/batch", files=files, params={"tags": "ui-sample"}, timeout=120
+        ).json()
         assert report["indexed"] == len(samples)
         yield url
 
@@ -176,6 +178,14 @@ def test_similar_searches_apply_the_filters_too(page: Any, samples: list[Path]) 
     page.wait_for_selector("#message:has-text('No matching images.')")
     page.fill("#tags", "")
     page.click("#filters summary")
+
+
+def test_the_tags_filter_suggests_the_library_s_tags(page: Any) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#tag-list option')].some(o => o.value === 'ui-sample')"
+    )
+    label = page.eval_on_selector("#tag-list option[value='ui-sample']", "o => o.label")
+    assert label == f"{len(SAMPLES)} images"
 
 
 def test_an_empty_query_browses_the_library_newest_first(page: Any) -> None:

@@ -330,6 +330,7 @@ async function ingest(files) {
     const report = await (await api("/ingest/batch", { method: "POST", body: form })).json();
     toast(`Added ${report.indexed}, already there ${report.existing}, rejected ${report.rejected}`, report.rejected === 0);
     refreshStatus();
+    loadTags();
   } catch (error) {
     toast(error.message);
   }
@@ -367,6 +368,16 @@ async function loadClasses() {
     ui.classes = (await getJson("/classes")).classes;
     $("class-list").replaceChildren(...ui.classes.map((name) => Object.assign(el("option"), { value: name })));
   } catch (error) { toast(error.message); }
+  await loadTags();
+}
+
+// The library's tags as suggestions for the Tags filter, most used first.
+async function loadTags() {
+  try {
+    const { tags } = await getJson("/tags");
+    $("tag-list").replaceChildren(...tags.map(({ tag, images }) =>
+      Object.assign(el("option"), { value: tag, label: `${images} images` })));
+  } catch { /* suggestions only: searching works without them */ }
 }
 
 // Polls every 2 s while the server is starting or unreachable.
