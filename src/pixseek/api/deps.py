@@ -110,8 +110,13 @@ def image_filter_query(
         )
 
 
+def comma_separated(text: str | None) -> list[str]:
+    """The items of a comma-separated query value, trimmed, blanks dropped."""
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
 def _comma_list(text: str, most: int, name: str) -> list[str]:
-    items = [item.strip() for item in text.split(",") if item.strip()]
+    items = comma_separated(text)
     if len(items) > most:
         raise ValueError(f"{name}: at most {most} items")
     return items

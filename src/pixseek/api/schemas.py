@@ -199,8 +199,7 @@ class TagsResponse(BaseModel):
     tags: list[TagCount]
 
 
-def tags_response(counts: dict[str, int]) -> TagsResponse:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+def tags_response(ordered: list[tuple[str, int]]) -> TagsResponse:
     return TagsResponse(tags=[TagCount(tag=tag, images=images) for tag, images in ordered])
 
 

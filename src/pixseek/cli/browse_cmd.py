@@ -37,10 +37,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_tags(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     try:
-        counts = engine.store.tag_counts()
+        ordered = engine.search.tags()
     finally:
         engine.close()
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     if args.json:
         print_json([{"tag": tag, "images": images} for tag, images in ordered])
     else:

@@ -112,6 +112,10 @@ class SearchService:
         """Stored images matching the filter, newest capture first (no query, no scores)."""
         return self.store.list_images(page.k, page.offset, flt)
 
+    def tags(self) -> list[tuple[str, int]]:
+        """The library's tags with their image counts, most used first (ties by name)."""
+        return sorted(self.store.tag_counts().items(), key=lambda item: (-item[1], item[0]))
+
     def objects(self, query: str, page: Page = Page(), flt: ObjectFilter = ObjectFilter()) -> list[ObjectHit]:
         """Text -> detected objects, each with its image and box."""
         vector = self.embed_text(query)

@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 
 from pixseek.api import engine_calls
-from pixseek.api.deps import ReadyEngine, not_an_image_type, read_upload, require_multipart, run_engine
+from pixseek.api.deps import (
+    ReadyEngine,
+    comma_separated,
+    not_an_image_type,
+    read_upload,
+    require_multipart,
+    run_engine,
+)
 from pixseek.api.errors import error_responses
 from pixseek.api.schemas import BatchIngestResponse, BatchItem, IngestResponse
 from pixseek.ingest.pipeline import IngestResult, clean_filename
@@ -21,10 +28,6 @@ router = APIRouter(
 )
 
 TagsQuery = Annotated[str | None, Query(max_length=2000, description="comma-separated tags")]
-
-
-def split_tags(tags: str | None) -> list[str]:
-    return [tag for tag in (tags or "").split(",") if tag.strip()]
 
 
 def elapsed_ms(started: float) -> float:
@@ -41,7 +44,9 @@ async def ingest_image(
     the stored image does not have yet are added to it."""
     started = time.perf_counter()
     data = await read_upload(image)
-    result = await run_engine(engine_calls.ingest_one, engine, data, image.filename or "", split_tags(tags))
+    result = await run_engine(
+        engine_calls.ingest_one, engine, data, image.filename or "", comma_separated(tags)
+    )
     assert result.image_id is not None and result.status != "rejected"
     return IngestResponse(
         status="success" if result.status == "indexed" else "exists",
@@ -65,7 +70,7 @@ async def ingest_batch(
     uploads = [
         (await upload.read(), upload.filename or "") for i, upload in enumerate(images) if i not in refused
     ]
-    ingested = iter(await run_engine(engine_calls.ingest_many, engine, uploads, split_tags(tags)))
+    ingested = iter(await run_engine(engine_calls.ingest_many, engine, uploads, comma_separated(tags)))
     results = [
         IngestResult(clean_filename(upload.filename or ""), "rejected", reason=refused[i])
         if i in refused

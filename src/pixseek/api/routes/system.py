@@ -66,4 +66,4 @@ async def classes(engine: ReadyEngine) -> ClassesResponse:
 )
 async def tags(engine: ReadyEngine) -> TagsResponse:
     """With OpenSearch as the store, the 10,000 most used."""
-    return tags_response(await run_engine(engine.store.tag_counts))
+    return tags_response(await run_engine(engine.search.tags))
